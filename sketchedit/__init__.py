@@ -1,0 +1,1 @@
+"""SketchEdit: the desktop editor on top of GRM-Net."""
