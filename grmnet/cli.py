@@ -1,0 +1,106 @@
+"""`grmnet` command line: synth, data-stats, train, evaluate, predict, bench.
+
+Each subcommand lives in the module that owns the concept; this file only wires argparse.
+Imports are lazy so `grmnet --help` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="generate synthetic SketchyScene-style scenes with expressions")
+    p.add_argument("--out", required=True, help="dataset root (SketchyScene layout)")
+    p.add_argument("--split", required=True, choices=["train", "val", "test"])
+    p.add_argument("--n", type=int, required=True, help="number of scenes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--start-key", type=int, default=1, help="first sample number (for sharded generation)")
+    p.set_defaults(func=lambda a: __import__("grmnet.data.synth", fromlist=["run_synth"]).run_synth(a))
+
+
+def _data_stats(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data-stats", help="statistics of a SketchyScene-layout dataset split (JSON line last)")
+    p.add_argument("root")
+    p.add_argument("--split", required=True)
+    p.add_argument("--sentences", default=None, help="expression file replacing sentence_instance_<split>.json")
+    p.set_defaults(func=lambda a: __import__("grmnet.data.stats", fromlist=["run_data_stats"]).run_data_stats(a))
+
+
+def _train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train GRM-Net")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--config", default=None, help="JSON config (defaults: the paper's)")
+    p.add_argument("--init", default=None, help="weights to start from (run dir or .safetensors)")
+    p.add_argument("--iters", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--workers", type=int, default=None)
+    p.set_defaults(func=lambda a: __import__("grmnet.training", fromlist=["run_train"]).run_train(a))
+
+
+def _evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="COCO mask AP of referred instances (paper protocol)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--weights", default=None)
+    p.add_argument("--method", default="grmnet", choices=["grmnet", "two-stage", "binary"])
+    p.add_argument("--json", default=None)
+    p.add_argument("--predictions", default=None)
+    p.add_argument("--sentences", default=None)
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N pairs only")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threshold", type=float, default=None)
+    p.set_defaults(func=lambda a: __import__("grmnet.evaluation", fromlist=["run_evaluate"]).run_evaluate(a))
+
+
+def _predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="segment the instances an expression refers to")
+    p.add_argument("image")
+    p.add_argument("-e", "--expression", action="append", required=True)
+    p.add_argument("--weights", default=None)
+    p.add_argument("--method", default="grmnet", choices=["grmnet", "two-stage", "binary"])
+    p.add_argument("--json", default=None)
+    p.add_argument("--overlay", default=None)
+    p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=lambda a: __import__("grmnet.prediction", fromlist=["run_predict"]).run_predict(a))
+
+
+def _bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="cold/warm query latency (JSON line last)")
+    p.add_argument("--image", default=None)
+    p.add_argument("--weights", default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeats", type=int, default=10)
+    p.set_defaults(func=lambda a: __import__("grmnet.prediction", fromlist=["run_bench"]).run_bench(a))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grmnet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_synth, _data_stats, _train, _evaluate, _predict, _bench):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        rc = args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:  # user-facing errors: one clear line
+        from grmnet.errors import GRMNetError
+        if isinstance(exc, GRMNetError) or isinstance(exc, FileNotFoundError):
+            print(f"grmnet {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
