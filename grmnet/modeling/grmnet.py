@@ -1,0 +1,69 @@
+"""GRM-Net: Mask R-CNN whose RPN and RoI heads are conditioned on a referring expression, plus the
+Global Reference Mechanism (Ling, Mo, Gao, PG 2022)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchvision.models.detection.image_list import ImageList
+
+from grmnet.config import GRMNetConfig
+from grmnet.modeling.backbone import build_backbone
+from grmnet.modeling.language import LanguageEncoder
+from grmnet.modeling.roi_heads import FusedRoIHeads
+from grmnet.modeling.rpn import FusedRPN
+
+
+@dataclass
+class ImageFeatures:
+    """Language-independent features of a batch of images: what the predictor caches per sketch."""
+    features: dict[str, torch.Tensor]     # FPN levels, [B, C, H, W]
+    rpn_parts: list[torch.Tensor]         # image half of the RPN fusion per level, [B, C, H, W]
+    input_shape: tuple[int, int]          # padded input (S, S)
+
+    def select(self, index: torch.Tensor) -> "ImageFeatures":
+        """Features of the image behind each (image, expression) pair: index [P] -> batch P."""
+        return ImageFeatures({k: v[index] for k, v in self.features.items()},
+                             [p[index] for p in self.rpn_parts], self.input_shape)
+
+
+class GRMNet(nn.Module):
+    def __init__(self, cfg: GRMNetConfig, vocab_size: int):
+        super().__init__()
+        self.cfg = cfg
+        self.language = LanguageEncoder(vocab_size, cfg.word_dim, cfg.lstm_hidden, cfg.lang_dim, cfg.bidirectional)
+        self.backbone = build_backbone(cfg)
+        self.rpn = FusedRPN(cfg)
+        self.roi_heads = FusedRoIHeads(cfg)
+
+    def encode_images(self, images: torch.Tensor) -> ImageFeatures:
+        """images [B, 3, S, S] -> ImageFeatures"""
+        features = self.backbone(images)
+        return ImageFeatures(features, self.rpn.image_parts(features), tuple(images.shape[-2:]))
+
+    def refer(self, encoded: ImageFeatures, image_sizes: list[tuple[int, int]], tokens: torch.Tensor,
+              lengths: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None):
+        """One expression per entry of `encoded` (already selected per pair).
+
+        tokens [P, T], lengths [P], image_sizes P x (h, w) of the unpadded input;
+        targets P x {boxes [n, 4], labels [n], masks [n, S, S]} of the REFERRED instances only.
+        Training -> dict of losses; inference -> P x {boxes, scores, labels, masks [n, 1, 28, 28]} in input pixels.
+        """
+        sentence = self.language(tokens, lengths)
+        s_h, s_w = encoded.input_shape
+        p = tokens.shape[0]
+        dummy = encoded.rpn_parts[0].new_empty((1, 1, s_h, s_w)).expand(p, 1, s_h, s_w)  # shape carrier only
+        images = ImageList(dummy, image_sizes)
+        proposals, rpn_scores, rpn_losses = self.rpn(images, encoded.rpn_parts, sentence, targets)
+        out = self.roi_heads(encoded.features, proposals, image_sizes, sentence, rpn_scores, (s_h, s_w), targets)
+        if self.training:
+            return {**rpn_losses, **out}
+        return out
+
+    def forward(self, images: torch.Tensor, image_sizes: list[tuple[int, int]], pair_image: torch.Tensor,
+                tokens: torch.Tensor, lengths: torch.Tensor, targets=None):
+        """images [B, 3, S, S]; pair_image [P] index of each pair's image; see refer()."""
+        encoded = self.encode_images(images).select(pair_image)
+        sizes = [image_sizes[i] for i in pair_image.tolist()]
+        return self.refer(encoded, sizes, tokens, lengths, targets)

@@ -1,0 +1,181 @@
+"""RoI heads with the sentence and the Global Reference Mechanism fused in ("fine filtering").
+
+Each RoI's pooled feature is concatenated with the tiled sentence feature, its K reference vectors and its
+absolute position; the box head classifies it as one of the 25 categories or background, where background
+also means "an object the expression does not refer to". Masks are filled regions (the ink mask is
+region ∩ ink, taken later at full resolution).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.detection.faster_rcnn import TwoMLPHead
+from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss, maskrcnn_inference, maskrcnn_loss
+from torchvision.ops import MultiScaleRoIAlign, batched_nms, clip_boxes_to_image, remove_small_boxes
+
+from grmnet.config import GRMNetConfig
+from grmnet.modeling.references import absolute_position, reference_vectors, select_references
+
+# Reference offsets are ratios to the candidate's size: bounded so that a sliver box cannot blow up activations.
+REFERENCE_CLAMP = 8.0
+
+
+class RoIContext(nn.Module):
+    """Per-RoI context vector: [sentence, K reference vectors, absolute position] -> MLP.
+
+    sentence [R, L], references [R, K, d], absolute [R, 5] -> [R, out_dim]
+    """
+
+    def __init__(self, cfg: GRMNetConfig, out_dim: int):
+        super().__init__()
+        self.use_abs = cfg.absolute_position
+        in_dim = cfg.lang_dim + cfg.num_references * cfg.reference_dim + (5 if self.use_abs else 0)
+        self.mlp = nn.Sequential(nn.Linear(in_dim, out_dim), nn.ReLU(inplace=True), nn.Linear(out_dim, out_dim))
+
+    def forward(self, sentence: torch.Tensor, references: torch.Tensor, absolute: torch.Tensor) -> torch.Tensor:
+        parts = [sentence, references.flatten(1).clamp(-REFERENCE_CLAMP, REFERENCE_CLAMP)]
+        if self.use_abs:
+            parts.append(absolute)
+        return self.mlp(torch.cat(parts, dim=1))
+
+
+class FusedFeature(nn.Module):
+    """concat(RoI feature [R, C, s, s], tiled context [R, D]) -> 1x1 conv -> ReLU, computed as conv + bias."""
+
+    def __init__(self, channels: int, context_dim: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1)
+        self.context = nn.Linear(context_dim, channels, bias=False)
+
+    def forward(self, roi_features: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(roi_features) + self.context(context)[:, :, None, None])
+
+
+class SlimMaskHead(nn.Sequential):
+    """[R, C, 14, 14] -> [R, num_classes, 28, 28] mask logits."""
+
+    def __init__(self, in_channels: int, channels: int, num_classes: int):
+        super().__init__(
+            nn.Conv2d(in_channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(channels, channels, 2, stride=2), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, num_classes, 1),
+        )
+
+
+class FusedRoIHeads(RoIHeads):
+    """torchvision RoIHeads (sampling, box coding, losses) with GRM + sentence fusion before both heads."""
+
+    def __init__(self, cfg: GRMNetConfig):
+        c = cfg.fpn_channels
+        box_pool = MultiScaleRoIAlign(["0", "1", "2", "pool"], output_size=7, sampling_ratio=2)
+        mask_pool = MultiScaleRoIAlign(["0", "1", "2", "pool"], output_size=14, sampling_ratio=2)
+        box_head = TwoMLPHead(c * 7 * 7, cfg.box_head_dim)
+        box_predictor = _BoxPredictor(cfg.box_head_dim, cfg.num_classes)
+        super().__init__(box_pool, box_head, box_predictor, fg_iou_thresh=0.5, bg_iou_thresh=0.5,
+                         batch_size_per_image=cfg.roi_batch_size_per_image,
+                         positive_fraction=cfg.roi_positive_fraction, bbox_reg_weights=None,
+                         score_thresh=cfg.box_score_thresh, nms_thresh=cfg.box_nms_thresh,
+                         detections_per_img=cfg.detections_per_img,
+                         mask_roi_pool=mask_pool,
+                         mask_head=SlimMaskHead(c, cfg.mask_head_channels, cfg.num_classes),
+                         mask_predictor=nn.Identity())
+        self.cfg = cfg
+        self.box_context = RoIContext(cfg, 128)
+        self.mask_context = RoIContext(cfg, 128)
+        self.box_fusion = FusedFeature(c, 128)
+        self.mask_fusion = FusedFeature(c, 128)
+
+    def context_inputs(self, boxes: list[torch.Tensor], rpn_boxes: list[torch.Tensor],
+                       rpn_scores: list[torch.Tensor], image_size: tuple[int, int]
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """GRM inputs for each pair's RoIs: references [R, K, d] and absolute position [R, 5]."""
+        refs, absolute = [], []
+        h, w = image_size
+        for cand, props, scores in zip(boxes, rpn_boxes, rpn_scores):
+            ref_boxes, valid = select_references(cand, props, scores, self.cfg.num_references,
+                                                 self.cfg.reference_mode)
+            refs.append(reference_vectors(cand, ref_boxes, valid, self.cfg.reference_dim))
+            absolute.append(absolute_position(cand, w, h))
+        return torch.cat(refs), torch.cat(absolute)
+
+    def _repeat_sentence(self, sentence: torch.Tensor, boxes: list[torch.Tensor]) -> torch.Tensor:
+        counts = torch.tensor([len(b) for b in boxes], device=sentence.device)
+        return sentence.repeat_interleave(counts, dim=0)
+
+    def forward(self, features, proposals, image_sizes, sentence, rpn_scores, padded_size, targets=None):
+        """features: dict of [P, C, H, W]; proposals / rpn_scores: P x [n, 4] / [n]; sentence [P, L].
+
+        Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, 28, 28]).
+        """
+        rpn_boxes = [p.detach() for p in proposals]
+        if self.training:
+            proposals, matched_idxs, labels, regression_targets = self.select_training_samples(proposals, targets)
+        refs, absolute = self.context_inputs(proposals, rpn_boxes, rpn_scores, padded_size)
+        sent = self._repeat_sentence(sentence, proposals)
+        box_features = self.box_roi_pool(features, proposals, image_sizes)
+        box_features = self.box_fusion(box_features, self.box_context(sent, refs, absolute))
+        class_logits, box_regression = self.box_predictor(self.box_head(box_features))
+
+        if self.training:
+            loss_cls, loss_box = fastrcnn_loss(class_logits, box_regression, labels, regression_targets)
+            losses = {"loss_classifier": loss_cls, "loss_box_reg": loss_box}
+            pos_proposals, pos_matched = [], []
+            for props, lab, midx in zip(proposals, labels, matched_idxs):
+                pos = torch.where(lab > 0)[0]
+                pos_proposals.append(props[pos])
+                pos_matched.append(midx[pos])
+            mask_logits = self._mask_logits(features, pos_proposals, image_sizes, sentence, rpn_boxes,
+                                            rpn_scores, padded_size)
+            if sum(len(p) for p in pos_proposals) == 0:
+                losses["loss_mask"] = mask_logits.sum() * 0
+            else:
+                gt_masks = [t["masks"] for t in targets]
+                gt_labels = [t["labels"] for t in targets]
+                losses["loss_mask"] = maskrcnn_loss(mask_logits, pos_proposals, gt_masks, gt_labels, pos_matched)
+            return losses
+
+        boxes, scores, labels = self.postprocess(class_logits, box_regression, proposals, image_sizes)
+        mask_logits = self._mask_logits(features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size)
+        masks = maskrcnn_inference(mask_logits, labels) if len(mask_logits) else [
+            torch.zeros((0, 1, 28, 28)) for _ in boxes]
+        return [{"boxes": b, "scores": s, "labels": l, "masks": m} for b, s, l, m in zip(boxes, scores, labels, masks)]
+
+    def _mask_logits(self, features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size):
+        refs, absolute = self.context_inputs(boxes, rpn_boxes, rpn_scores, padded_size)
+        mask_features = self.mask_roi_pool(features, boxes, image_sizes)
+        mask_features = self.mask_fusion(mask_features,
+                                         self.mask_context(self._repeat_sentence(sentence, boxes), refs, absolute))
+        return self.mask_head(mask_features)
+
+    def postprocess(self, class_logits, box_regression, proposals, image_sizes):
+        """Each RoI keeps its best category; NMS is class-agnostic, because one object must not come back
+        twice under two category names."""
+        boxes_per_image = [len(p) for p in proposals]
+        pred_boxes = self.box_coder.decode(box_regression, proposals)          # [R, classes, 4]
+        probs = F.softmax(class_logits, -1)
+        out_boxes, out_scores, out_labels = [], [], []
+        for b, p, size in zip(pred_boxes.split(boxes_per_image), probs.split(boxes_per_image), image_sizes):
+            scores, labels = p[:, 1:].max(dim=1)
+            labels = labels + 1
+            b = clip_boxes_to_image(b[torch.arange(len(b)), labels], size)
+            keep = torch.where(scores > self.score_thresh)[0]
+            b, scores, labels = b[keep], scores[keep], labels[keep]
+            keep = remove_small_boxes(b, 1.0)
+            b, scores, labels = b[keep], scores[keep], labels[keep]
+            keep = batched_nms(b, scores, torch.zeros_like(labels), self.nms_thresh)[: self.detections_per_img]
+            out_boxes.append(b[keep]); out_scores.append(scores[keep]); out_labels.append(labels[keep])
+        return out_boxes, out_scores, out_labels
+
+
+class _BoxPredictor(nn.Module):
+    """[R, D] -> class logits [R, num_classes], class-specific box deltas [R, num_classes * 4]."""
+
+    def __init__(self, in_dim: int, num_classes: int):
+        super().__init__()
+        self.cls_score = nn.Linear(in_dim, num_classes)
+        self.bbox_pred = nn.Linear(in_dim, num_classes * 4)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.cls_score(x), self.bbox_pred(x)
