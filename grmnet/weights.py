@@ -1,0 +1,127 @@
+"""Weights on disk: `<name>.safetensors` + `config.json` + `vocab.txt` side by side (never pickle).
+
+`--weights` takes a run directory (its latest checkpoint), a directory holding model.safetensors, or a
+.safetensors file; the default is `resources/weights/`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from grmnet.config import GRMNetConfig
+from grmnet.errors import NoWeightsError, WeightsError
+from grmnet.modeling.grmnet import GRMNet
+from grmnet.modeling.language import Vocabulary
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+VOCAB_NAME = "vocab.txt"
+TRAIN_HINT = ("train a model with `grmnet synth` + `grmnet train` (see README) or pass --weights "
+              "RUN_DIR|FILE.safetensors")
+
+
+def default_weights_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "resources" / "weights"
+
+
+def resolve_weights(path: str | os.PathLike | None) -> Path:
+    """-> the .safetensors file that `path` designates (see module doc)."""
+    if path is None:
+        base = default_weights_path()
+        if not (base / WEIGHTS_NAME).is_file():
+            raise NoWeightsError(f"no trained weights are installed in {base}; {TRAIN_HINT}")
+        return base / WEIGHTS_NAME
+    p = Path(path)
+    if p.is_dir():
+        if (p / WEIGHTS_NAME).is_file():
+            return p / WEIGHTS_NAME
+        ckpts = sorted(p.glob("checkpoints/*.safetensors")) + sorted(p.glob("*.safetensors"))
+        if not ckpts:
+            raise NoWeightsError(f"{p} holds no .safetensors weights; {TRAIN_HINT}")
+        return max(ckpts, key=lambda f: f.stat().st_mtime)
+    if not p.is_file():
+        raise NoWeightsError(f"weights {p} do not exist; {TRAIN_HINT}")
+    if p.suffix != ".safetensors":
+        raise WeightsError(f"{p}: weights must be a .safetensors file (pickled checkpoints are not loaded)")
+    return p
+
+
+def _sidecar(weights: Path, name: str) -> Path:
+    """config.json / vocab.txt beside the weights, or in the run directory above checkpoints/."""
+    for folder in (weights.parent, weights.parent.parent):
+        if (folder / name).is_file():
+            return folder / name
+    raise WeightsError(f"{weights}: {name} is missing beside the weights")
+
+
+def load_model(path: str | os.PathLike | None, device: str | torch.device = "cpu"
+               ) -> tuple[GRMNet, GRMNetConfig, Vocabulary, Path]:
+    """Build the model from its config and vocabulary and load the weights strictly."""
+    weights = resolve_weights(path)
+    cfg = GRMNetConfig.load(_sidecar(weights, CONFIG_NAME))
+    try:
+        vocab = Vocabulary.from_lines(_sidecar(weights, VOCAB_NAME).read_text().splitlines())
+    except ValueError as exc:
+        raise WeightsError(f"{weights}: bad vocabulary: {exc}") from exc
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{weights}: corrupt or unreadable safetensors file ({exc})") from exc
+    model = GRMNet(cfg, len(vocab))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                           for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+                           if keys)
+        raise WeightsError(f"{weights} does not match its config/vocabulary ({detail})")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    return model.to(device).eval(), cfg, vocab, weights
+
+
+def save_model(model: GRMNet, cfg: GRMNetConfig, vocab: Vocabulary, out: str | os.PathLike,
+               half: bool = False, metadata: dict | None = None) -> Path:
+    """Write <out>.safetensors (or out/model.safetensors for a directory) + config.json + vocab.txt, atomically."""
+    out = Path(out)
+    weights = out if out.suffix == ".safetensors" else out / WEIGHTS_NAME
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+             for k, v in _unwrap(model).state_dict().items()}
+    meta = {"format": "grmnet", **{k: str(v) for k, v in (metadata or {}).items()}}
+    _atomic(weights, lambda tmp: save_file(state, tmp, metadata=meta))
+    _atomic(weights.parent / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
+    _atomic(weights.parent / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
+    return weights
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def _atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_metadata(weights: Path) -> dict:
+    from safetensors import safe_open
+    with safe_open(str(weights), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def dump_json(path: Path, data) -> None:
+    _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2)))
