@@ -15,8 +15,8 @@ Our extension (optional, absent from the real data)::
     <split>/REGION_GT/sample_{N}_region.npz      key 'REGION_GT', bool [K, H, W]: filled visible silhouettes,
                                                  in ascending instance id order
 
-Without it, region masks are *derived* from the ink: per instance a morphological closing (disk of radius
-:data:`DERIVED_REGION_RADIUS` px) followed by hole filling. This is an approximation of the filled
+Without it, region masks are *derived* from the ink (:func:`derive_region_masks`): per instance a morphological
+closing (disk of radius :data:`DERIVED_REGION_RADIUS` px at 750 px) followed by hole filling. This is an approximation of the filled
 silhouette (open outlines stay unfilled, touching objects may overlap); ``has_regions`` tells which one a
 sample carries.
 """
@@ -39,7 +39,7 @@ from scipy import ndimage
 from grmnet.data.categories import SKETCHYSCENE_CLASSES
 from grmnet.errors import DatasetFormatError
 
-DERIVED_REGION_RADIUS = 4
+DERIVED_REGION_RADIUS = 7
 COLORMAP_FILE = "colorMapC46.mat"
 
 
@@ -238,12 +238,23 @@ def read_drawing(path) -> np.ndarray:
     return arr
 
 
-def derive_region_masks(ink_masks: np.ndarray, radius: int = DERIVED_REGION_RADIUS) -> np.ndarray:
-    """Approximate filled silhouettes from ink masks: closing with a disk, then hole filling (per instance)."""
+def derive_region_masks(ink_masks: np.ndarray, radius: int | None = None) -> np.ndarray:
+    """Approximate filled silhouettes from ink masks (used when a sample has no REGION_GT).
+
+    Per instance: morphological closing of its ink with a disk (radius :data:`DERIVED_REGION_RADIUS` px at
+    750 px, scaled with the image size), then hole filling in which the other instances' ink also counts as a
+    boundary (an outline partly hidden behind another object still encloses its interior); areas that the
+    other ink encloses by itself are left out. Open outlines stay unfilled and touching objects may overlap.
+    """
     ink = np.asarray(ink_masks, dtype=bool)
     out = np.zeros_like(ink)
+    if ink.shape[0] == 0:
+        return out
+    if radius is None:
+        radius = max(2, int(round(DERIVED_REGION_RADIUS * min(ink.shape[1:]) / 750.0)))
     yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
     disk = (xx * xx + yy * yy) <= radius * radius
+    all_ink = ink.any(axis=0)
     pad = radius + 1
     for k in range(ink.shape[0]):
         ys, xs = np.nonzero(ink[k])
@@ -251,9 +262,12 @@ def derive_region_masks(ink_masks: np.ndarray, radius: int = DERIVED_REGION_RADI
             continue
         y0, y1 = max(0, ys.min() - pad), min(ink.shape[1], ys.max() + pad + 1)
         x0, x1 = max(0, xs.min() - pad), min(ink.shape[2], xs.max() + pad + 1)
-        crop = np.pad(ink[k, y0:y1, x0:x1], pad)
-        closed = ndimage.binary_closing(crop, structure=disk)
-        filled = ndimage.binary_fill_holes(closed)[pad:-pad, pad:-pad]
+        own = np.pad(ink[k, y0:y1, x0:x1], pad)
+        other = np.pad(all_ink[y0:y1, x0:x1], pad) & ~own
+        closed = ndimage.binary_closing(own, structure=disk)
+        with_other = ndimage.binary_fill_holes(closed | other)
+        other_only = ndimage.binary_fill_holes(other)
+        filled = ((with_other & ~other_only) | closed)[pad:-pad, pad:-pad]
         out[k, y0:y1, x0:x1] = filled | ink[k, y0:y1, x0:x1]
     return out
 
