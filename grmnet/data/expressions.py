@@ -287,17 +287,22 @@ class _Emitter:
         return {k: list(v) for k, v in self.items.items()}
 
 
+def _field(obj, name: str):
+    """Attribute of an object, or item of a mapping (objects may be dataclasses or dicts)."""
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
 def generate_expressions(objects: Sequence, rng: np.random.Generator, canvas_size: float = 750,
                          no_target_share: float = 0.05) -> dict[str, list[int]]:
     """Referring expressions of a scene: {expression: [positions in `objects`]}.
 
     ``objects`` have ``.category`` (one of the 25 categories; others are ignored) and ``.bbox``
-    (x0, y0, x1, y1). About ``no_target_share`` of the returned expressions name a category absent from
+    (x0, y0, x1, y1); dicts with those keys work too. About ``no_target_share`` of the returned expressions name a category absent from
     the scene and have the target list ``[]``. Deterministic for a given rng state.
     """
     s = canvas_size / BASE_CANVAS
-    cats = [getattr(o, "category") for o in objects]
-    boxes = np.array([list(map(float, getattr(o, "bbox"))) for o in objects], dtype=np.float64).reshape(-1, 4)
+    cats = [_field(o, "category") for o in objects]
+    boxes = np.array([list(map(float, _field(o, "bbox"))) for o in objects], dtype=np.float64).reshape(-1, 4)
     by_cat: dict[str, list[int]] = {}
     for i, c in enumerate(cats):
         if c in CATEGORIES:
