@@ -1,0 +1,49 @@
+"""Starting the desktop app: `python main.py [FILE]`."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from sketchedit.images import IMAGE_SUFFIXES
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+
+
+def first_example(folder: Path = EXAMPLES_DIR) -> Path | None:
+    """The first example sketch shipped with the app, or None when there is none yet."""
+    if not folder.is_dir():
+        return None
+    candidates = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".ora",))
+    return candidates[0] if candidates else None
+
+
+def run(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    from PySide6.QtWidgets import QApplication
+
+    from sketchedit.mainwindow import APP_NAME, MainWindow
+
+    app = QApplication.instance() or QApplication(argv)
+    app.setOrganizationName("SketchEdit")
+    app.setApplicationName(APP_NAME)
+    window = MainWindow()
+    previous_hook = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        previous_hook(exc_type, exc, tb)  # keep the traceback on stderr for bug reports
+        window.report_crash(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    window.show()
+    if not window.offer_recovery():
+        path = argv[1] if len(argv) > 1 else None
+        if path:
+            window.open_path(path, confirm=False)
+        else:
+            example = first_example()
+            if example is not None:
+                if window.open_path(str(example), confirm=False) and example.suffix.lower() == ".ora":
+                    window.doc.path = None  # Save must not overwrite the shipped example
+                    window._update_title()
+    return app.exec()

@@ -1,0 +1,289 @@
+"""The sketch canvas: a QGraphicsView showing the base and one item per instance layer.
+
+The canvas observes a SketchDocument and turns mouse/keyboard gestures into document
+edits (draw, erase, move, select); it never changes pixels itself except for the live
+preview of a stroke or drag, which is replaced by the document's state when the edit lands.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen,
+                           QPixmap, QWheelEvent)
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
+                               QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView)
+
+from sketchedit.document import InstanceLayer, SketchDocument
+
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+TOOLS = ("move", "pen", "eraser")
+
+
+def pixmap_of(pixels: np.ndarray) -> QPixmap:
+    """QPixmap of an HxWx3 or HxWx4 uint8 array (copied, so the array may change later)."""
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape[:2]
+    fmt = QImage.Format.Format_RGBA8888 if pixels.shape[2] == 4 else QImage.Format.Format_RGB888
+    image = QImage(pixels.data, w, h, pixels.strides[0], fmt)
+    return QPixmap.fromImage(image.copy())
+
+
+class LayerItem(QGraphicsPixmapItem):
+    """One instance layer: its pixels, plus an outline and index tag shown when selected."""
+
+    def __init__(self, layer: InstanceLayer):
+        super().__init__()
+        self.uid = layer.uid
+        self.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self.setTransformationMode(Qt.TransformationMode.FastTransformation)
+        self.outline = QGraphicsRectItem(self)
+        self.tag_box = QGraphicsRectItem(self)
+        self.tag = QGraphicsSimpleTextItem(self.tag_box)
+        # Outline and tag keep their on-screen size whatever the zoom.
+        self.tag_box.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        font = QFont()
+        font.setPointSize(9)
+        font.setBold(True)
+        self.tag.setFont(font)
+        self.update_from(layer, selected=False)
+
+    def update_from(self, layer: InstanceLayer, selected: bool) -> None:
+        self.setPixmap(pixmap_of(layer.render_rgba()))
+        x, y = layer.position
+        self.setPos(x, y)
+        self.setVisible(layer.visible)
+        color = QColor(*layer.outline_color)
+        pen = QPen(color, 2, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        w, h = layer.size
+        self.outline.setPen(pen)
+        self.outline.setRect(QRectF(-2, -2, w + 4, h + 4))
+        self.outline.setVisible(selected)
+        self.tag.setText(str(layer.index) if not selected else layer.label + (" 🔒" if layer.locked else ""))
+        self.tag.setBrush(QBrush(Qt.GlobalColor.white))
+        text_rect = self.tag.boundingRect()
+        self.tag_box.setRect(text_rect.adjusted(-3, -1, 3, 1))
+        self.tag_box.setBrush(QBrush(color))
+        self.tag_box.setPen(QPen(Qt.PenStyle.NoPen))
+        self.tag_box.setPos(-2, -2)
+        self.tag_box.setOpacity(1.0 if selected else 0.75)
+
+
+class SketchCanvas(QGraphicsView):
+    """Zoomable, pannable view of a document with pen, eraser and move tools."""
+
+    zoom_changed = Signal(float)
+    tool_changed = Signal(str)
+    # Emitted with a user-facing line (e.g. "layer is locked"); the window shows it.
+    message = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QBrush(QColor(96, 96, 96)))
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.doc: SketchDocument | None = None
+        self.tool = "move"
+        self.pen_width = 3.0
+        self.eraser_width = 16.0
+        self.base_item = QGraphicsPixmapItem()
+        self.scene().addItem(self.base_item)
+        self.items_by_uid: dict[int, LayerItem] = {}
+        self._stroke: list[tuple[float, float, float]] = []
+        self._stroke_item: QGraphicsPathItem | None = None
+        self._drag: tuple[QPointF, dict[int, QPointF]] | None = None
+        self._pan: QPointF | None = None
+        self._nudge_key = 0
+
+    # ------------------------------------------------------------ document
+    def set_document(self, doc: SketchDocument) -> None:
+        if self.doc is not None:
+            for sig, slot in self._connections():
+                sig.disconnect(slot)
+        self.doc = doc
+        for sig, slot in self._connections():
+            sig.connect(slot)
+        self.scene().setSceneRect(QRectF(0, 0, doc.width, doc.height))
+        self._refresh_base()
+        self._rebuild_layers()
+        self.fit()
+
+    def _connections(self):
+        d = self.doc
+        return [(d.base_changed, self._refresh_base), (d.layers_changed, self._rebuild_layers),
+                (d.layer_changed, self._refresh_layer), (d.selection_changed, self._refresh_selection)]
+
+    def _refresh_base(self) -> None:
+        self.base_item.setPixmap(pixmap_of(self.doc.base))
+
+    def _rebuild_layers(self) -> None:
+        for item in self.items_by_uid.values():
+            self.scene().removeItem(item)
+        self.items_by_uid = {}
+        for z, layer in enumerate(self.doc.layers, start=1):
+            item = LayerItem(layer)
+            item.setZValue(z)
+            self.scene().addItem(item)
+            self.items_by_uid[layer.uid] = item
+        self._refresh_selection()
+
+    def _refresh_layer(self, uid: int) -> None:
+        if uid in self.items_by_uid and self.doc.has_layer(uid):
+            self.items_by_uid[uid].update_from(self.doc.layer(uid), uid in self.doc.selected)
+
+    def _refresh_selection(self) -> None:
+        self._nudge_key += 1  # arrow nudges of a new selection are a new undo step
+        for uid, item in self.items_by_uid.items():
+            item.update_from(self.doc.layer(uid), uid in self.doc.selected)
+
+    # ----------------------------------------------------------------- view
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, zoom: float) -> None:
+        zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        factor = zoom / self.zoom
+        self.scale(factor, factor)  # scale() honours the anchor: zoom about the cursor
+        self.zoom_changed.emit(self.zoom)
+
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self.zoom * factor)
+
+    def fit(self) -> None:
+        if self.doc is not None:
+            self.fitInView(self.scene().sceneRect().adjusted(-8, -8, 8, 8), Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoom_changed.emit(self.zoom)
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(tool)
+        self.tool = tool
+        self.viewport().setCursor(Qt.CursorShape.ArrowCursor if tool == "move" else Qt.CursorShape.CrossCursor)
+        self.tool_changed.emit(tool)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
+        # Wheel zooms about the cursor (like labelme/Krita's zoom); Shift+wheel scrolls.
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().wheelEvent(event)
+            return
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.15 ** steps)
+        event.accept()
+
+    # ---------------------------------------------------------------- input
+    def _layer_at(self, view_pos) -> int | None:
+        for item in self.items(view_pos):
+            while item is not None and not isinstance(item, LayerItem):
+                item = item.parentItem()
+            if isinstance(item, LayerItem) and item.isVisible():
+                return item.uid
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.doc is None:
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.AltModifier):
+            self._pan = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.tool in ("pen", "eraser"):
+            self._stroke = [(pos.x(), pos.y(), self._pressure(event))]
+            self._stroke_item = QGraphicsPathItem()
+            width = self.pen_width if self.tool == "pen" else self.eraser_width
+            pen = QPen(QColor(255, 255, 255) if self.tool == "eraser" else QColor(0, 0, 0), width,
+                       Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+            self._stroke_item.setPen(pen)
+            self._stroke_item.setZValue(10_000)
+            self.scene().addItem(self._stroke_item)
+            self._update_stroke_preview()
+            return
+        uid = self._layer_at(event.position().toPoint())
+        if uid is None:
+            self.doc.set_selection(())
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            sel = set(self.doc.selected) ^ {uid}
+            self.doc.set_selection([u for u in (layer.uid for layer in self.doc.layers) if u in sel])
+            return
+        if uid not in self.doc.selected:
+            self.doc.set_selection([uid])
+        movable = {u: self.items_by_uid[u].pos() for u in self.doc.selected if not self.doc.layer(u).locked}
+        if not movable:
+            self.message.emit("The selected layer is locked")
+            return
+        self._drag = (pos, movable)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan is not None:
+            delta = event.position() - self._pan
+            self._pan = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        if self._stroke_item is not None:
+            self._stroke.append((pos.x(), pos.y(), self._pressure(event)))
+            self._update_stroke_preview()
+        elif self._drag is not None:
+            start, origins = self._drag
+            dx, dy = round(pos.x() - start.x()), round(pos.y() - start.y())
+            for uid, origin in origins.items():
+                self.items_by_uid[uid].setPos(origin + QPointF(dx, dy))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan is not None:
+            self._pan = None
+            self.set_tool(self.tool)
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        if self._stroke_item is not None:
+            self.scene().removeItem(self._stroke_item)
+            self._stroke_item = None
+            points, self._stroke = self._stroke, []
+            erase = self.tool == "eraser"
+            self.doc.paint_stroke(points, self.eraser_width if erase else self.pen_width, erase=erase)
+        elif self._drag is not None:
+            start, origins = self._drag
+            self._drag = None
+            dx, dy = round(pos.x() - start.x()), round(pos.y() - start.y())
+            if dx or dy:
+                self.doc.move(list(origins), dx, dy)
+
+    def _pressure(self, event: QMouseEvent) -> float:
+        # Mouse events synthesised from a tablet carry the stylus pressure; a mouse gives 1.
+        try:
+            pressure = float(event.points()[0].pressure())
+        except (AttributeError, IndexError):
+            pressure = 1.0
+        return pressure if 0.0 < pressure <= 1.0 else 1.0
+
+    def _update_stroke_preview(self) -> None:
+        path = QPainterPath(QPointF(self._stroke[0][0], self._stroke[0][1]))
+        for x, y, _ in self._stroke[1:]:
+            path.lineTo(x, y)
+        if len(self._stroke) == 1:
+            path.lineTo(self._stroke[0][0] + 0.01, self._stroke[0][1])
+        self._stroke_item.setPath(path)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if self.doc is not None and event.key() in arrows and self.doc.selected:
+            step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+            dx, dy = arrows[event.key()]
+            if all(self.doc.layer(u).locked for u in self.doc.selected):
+                self.message.emit("The selected layer is locked")
+            self.doc.move(self.doc.selected, dx * step, dy * step, merge_key=self._nudge_key)
+            event.accept()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,163 @@
+"""Headless `sketchedit` command: the same document model and exporters as the app, no display.
+
+    sketchedit apply IMAGE -e EXPR [--pick 1,2] [--recolor C] [--fill C] [--move=DX,DY]
+                     [--delete] [--hide] [--weights W] --out OUT.{png,ora,svg,psd,zip}
+    sketchedit export IN.ora --out OUT.{png,svg,psd,zip,ora}
+
+Prints one JSON summary on stdout; errors go to stderr as one line, exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _ensure_headless() -> None:
+    # The document model uses QtGui's undo stack; without a display Qt must not look for one.
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'red', '#ff0000' or '255,0,0'."""
+    from PIL import ImageColor
+
+    text = text.strip()
+    try:
+        if "," in text:
+            parts = [int(v) for v in text.split(",")]
+            if len(parts) != 3 or not all(0 <= v <= 255 for v in parts):
+                raise ValueError
+            return parts[0], parts[1], parts[2]
+        return ImageColor.getrgb(text)[:3]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a colour: {text!r} (use a name, #rrggbb or r,g,b)") from None
+
+
+def parse_pair(text: str) -> tuple[int, int]:
+    try:
+        dx, dy = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected DX,DY (e.g. --move=-10,5), got {text!r}") from None
+    return dx, dy
+
+
+def parse_pick(text: str) -> list[int]:
+    try:
+        picks = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected instance numbers like 1,2, got {text!r}") from None
+    if not picks or min(picks) < 1:
+        raise argparse.ArgumentTypeError("instance numbers start at 1")
+    return picks
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sketchedit", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("apply", help="select instances by an expression, edit them, write the result")
+    a.add_argument("image", help="sketch image (PNG/JPG/BMP/WebP) or .ora")
+    a.add_argument("-e", "--expression", required=True)
+    a.add_argument("--pick", type=parse_pick, default=None,
+                   help="keep only these of the instances found, numbered from 1 in result order (e.g. 1,2)")
+    a.add_argument("--recolor", type=parse_color, default=None, help="stroke colour: name, #rrggbb or r,g,b")
+    a.add_argument("--fill", type=parse_color, default=None, help="fill the instances' regions with this colour")
+    a.add_argument("--fill-opacity", type=float, default=0.5)
+    a.add_argument("--move", type=parse_pair, default=None, metavar="DX,DY", help="move by pixels; use --move=-5,3")
+    a.add_argument("--delete", action="store_true", help="remove the instances from the sketch")
+    a.add_argument("--hide", action="store_true", help="hide the instances' layers")
+    a.add_argument("--weights", default=None, help="run dir or .safetensors (default: the shipped model)")
+    a.add_argument("--device", default="cpu")
+    a.add_argument("--threshold", type=float, default=None)
+    a.add_argument("--out", required=True, help="output: .png (flat), .ora, .svg, .psd, .zip or a folder")
+    e = sub.add_parser("export", help="convert a saved .ora to another format")
+    e.add_argument("input", help=".ora file (or an image)")
+    e.add_argument("--out", required=True)
+    return parser
+
+
+def apply_edits(doc, instances, args) -> tuple[list[str], list[str]]:
+    """Lift the picked instances into layers and apply the requested edits (one undo step each)."""
+    if args.pick:
+        missing = [p for p in args.pick if p > len(instances)]
+        if missing:
+            from grmnet.errors import ExpressionError
+
+            raise ExpressionError(f"--pick {','.join(map(str, missing))}: only {len(instances)} instance(s) found")
+        instances = [instances[p - 1] for p in args.pick]
+    uids = doc.select_as_layers(instances) if instances else []
+    labels = [doc.layer(u).label for u in uids]
+    edits = []
+    if uids:
+        if args.recolor:
+            doc.recolor(uids, args.recolor)
+            edits.append("recolor")
+        if args.fill:
+            doc.fill(uids, args.fill, args.fill_opacity)
+            edits.append("fill")
+        if args.move:
+            doc.move(uids, *args.move)
+            edits.append("move")
+        if args.hide:
+            doc.set_visible(uids, False)
+            edits.append("hide")
+        if args.delete:
+            doc.delete(uids)
+            edits.append("delete")
+    return labels, edits
+
+
+def run_apply(args) -> dict:
+    from grmnet.prediction import Predictor
+
+    from sketchedit.document import instances_from_result
+    from sketchedit.export import export_document, open_document
+
+    doc = open_document(args.image)
+    predictor = Predictor(weights=args.weights, device=args.device,
+                          **({"threshold": args.threshold} if args.threshold is not None else {}))
+    output = predictor.predict(doc.composite(), [args.expression], threshold=args.threshold)
+    result = output["results"][0]
+    instances = instances_from_result(result, doc.width, doc.height)
+    labels, edits = apply_edits(doc, instances, args)
+    written = export_document(doc, args.out)
+    summary = {
+        "command": "apply", "image": args.image, "expression": args.expression,
+        "unknown_words": result.get("unknown_words", []), "instances_found": len(instances),
+        "instances_selected": len(labels), "labels": labels, "edits": edits,
+        "latency_ms": round(float(result.get("latency_ms", 0.0)), 1), "written": written,
+    }
+    if doc.notice:
+        summary["notice"] = doc.notice
+    if not instances:
+        summary["message"] = f"'{args.expression}' matched nothing in this sketch"
+    return summary
+
+
+def run_export(args) -> dict:
+    from sketchedit.export import export_document, open_document
+
+    doc = open_document(args.input)
+    written = export_document(doc, args.out)
+    return {"command": "export", "input": args.input, "layers": [layer.label for layer in doc.layers],
+            "written": written}
+
+
+def main(argv: list[str] | None = None) -> int:
+    _ensure_headless()
+    args = build_parser().parse_args(argv)
+    from grmnet.errors import GRMNetError
+
+    try:
+        summary = run_apply(args) if args.command == "apply" else run_export(args)
+    except (GRMNetError, OSError) as exc:
+        print(f"sketchedit: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

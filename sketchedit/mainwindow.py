@@ -1,0 +1,497 @@
+"""The SketchEdit main window: canvas, query bar, layers panel, menus, autosave."""
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+
+import numpy as np
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (QColorDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QSpinBox, QToolBar, QVBoxLayout, QWidget)
+
+from grmnet.errors import GRMNetError
+from sketchedit.atomic import ExportError
+from sketchedit.canvas import SketchCanvas
+from sketchedit.document import SketchDocument, instances_from_result
+from sketchedit.export import FORMATS, export_document, open_document
+from sketchedit.layers_panel import LayersPanel
+from sketchedit.ora import save_ora
+from sketchedit.preferences import Preferences, PreferencesDialog
+from sketchedit.query_bar import QueryBar, words_of
+from sketchedit.worker import ModelClient, ModelInfo, load_predictor
+
+APP_NAME = "SketchEdit"
+OPEN_FILTER = "Sketches (*.ora *.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
+EXPORT_FILTERS = {f"{desc} (*{ext})" if ext else f"{desc} (folder)": kind for kind, (desc, ext) in FORMATS.items()}
+NO_WEIGHTS_STATUS = "No trained weights installed: queries are off (drawing, layers and export still work)"
+
+
+def default_recovery_dir() -> str:
+    root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or os.path.expanduser(
+        "~/.sketchedit")
+    return os.path.join(root, "recovery")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, predictor_factory=load_predictor,
+                 recovery_dir: str | None = None, start_model: bool = True):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.prefs = Preferences.load(self.settings)
+        self.recovery_dir = recovery_dir or default_recovery_dir()
+        self.doc: SketchDocument | None = None
+        self.last_message = ""
+        self._query_revision = -1
+        self._changed_since_autosave = False
+
+        self.undo_group = QUndoGroup(self)
+        self.canvas = SketchCanvas(self)
+        self.query_bar = QueryBar(self)
+        self.layers_panel = LayersPanel(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.query_bar)
+        column.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+        dock = QDockWidget("Layers", self)
+        dock.setObjectName("layers-dock")
+        dock.setWidget(self.layers_panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+        self.model_status = QLabel("Loading model…", self)
+        self.zoom_label = QLabel("100%", self)
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(90)
+        self.busy.setVisible(False)
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.statusBar().addPermanentWidget(self.model_status)
+
+        self._create_actions()
+        self.client = ModelClient(predictor_factory, self)
+        self.client.ready.connect(self._on_model_ready)
+        self.client.unavailable.connect(self._on_model_unavailable)
+        self.client.result.connect(self._on_query_result)
+        self.client.failed.connect(self._on_query_failed)
+        self.client.busy_changed.connect(self._on_busy)
+        self.query_bar.submitted.connect(self.run_query)
+        self.layers_panel.recolor_requested.connect(self.recolor_selected)
+        self.layers_panel.fill_requested.connect(self.fill_selected)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.canvas.message.connect(self.show_status)
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start(self.prefs.autosave_seconds * 1000)
+
+        self.resize(1200, 800)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.set_document(SketchDocument())
+        if start_model:
+            self.load_model()
+        else:
+            self.model_status.setText("Model not loaded")
+
+    # ------------------------------------------------------------- actions
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _create_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_document, K.New)
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open)
+        self.act_save = self._action("&Save", self.save, K.Save)
+        self.act_save_as = self._action("Save &As…", self.save_as, "Ctrl+Shift+S")
+        self.act_export = self._action("&Export…", self.export_dialog, "Ctrl+E")
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
+        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_delete = self._action("&Delete Layer", self.layers_panel.delete_selected, K.Delete)
+        self.act_recolor = self._action("&Recolour…", self.recolor_selected, "Ctrl+R")
+        self.act_fill = self._action("&Fill…", self.fill_selected, "Ctrl+Shift+F")
+        self.act_hide = self._action("&Hide/Show", self.toggle_visibility_selected, "H")
+        self.act_merge = self._action("&Merge Back", self.layers_panel.merge_selected, "Ctrl+M")
+        self.act_prefs = self._action("&Preferences…", self.preferences_dialog, K.Preferences)
+        self.act_focus_query = self._action("Focus &Query Bar", self.focus_query, "Ctrl+L")
+        self.act_zoom_in = self._action("Zoom &In", lambda: self.canvas.zoom_by(1.25), [QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        self.act_zoom_out = self._action("Zoom &Out", lambda: self.canvas.zoom_by(0.8), K.ZoomOut)
+        self.act_fit = self._action("&Fit to Window", self.canvas.fit, "Ctrl+0")
+        self.act_actual = self._action("&Actual Size", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")
+
+        self.tool_actions: dict[str, QAction] = {}
+        tools = QActionGroup(self)
+        for tool, text, key in (("move", "Move/Select", "V"), ("pen", "Pen", "B"), ("eraser", "Eraser", "E")):
+            action = self._action(text, lambda _=False, t=tool: self.canvas.set_tool(t), key, f"{text} tool ({key})")
+            action.setCheckable(True)
+            tools.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions["move"].setChecked(True)
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_new, self.act_open, self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.act_undo, self.act_redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.act_focus_query, self.act_prefs])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
+        layer_menu = bar.addMenu("&Layer")
+        layer_menu.addActions([self.act_recolor, self.act_fill, self.act_hide, self.act_merge, self.act_delete])
+
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("tools")
+        toolbar.addActions(list(self.tool_actions.values()))
+        self.width_spin = QSpinBox(self)
+        self.width_spin.setRange(1, 200)
+        self.width_spin.setValue(3)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setToolTip("Pen width (the eraser is 5x wider)")
+        self.width_spin.valueChanged.connect(self._set_widths)
+        toolbar.addWidget(self.width_spin)
+        toolbar.addSeparator()
+        toolbar.addActions([self.act_undo, self.act_redo, self.act_fit])
+        self.addToolBar(toolbar)
+
+    def _set_widths(self, value: int) -> None:
+        self.canvas.pen_width = float(value)
+        self.canvas.eraser_width = float(value * 5)
+
+    # ------------------------------------------------------------ messages
+    def show_status(self, text: str, timeout_ms: int = 8000) -> None:
+        self.last_message = text
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def show_error(self, title: str, text: str) -> None:
+        self.show_status(text)
+        QMessageBox.warning(self, title, text)
+
+    # ------------------------------------------------------------ document
+    def set_document(self, doc: SketchDocument) -> None:
+        old = self.doc
+        if old is not None:
+            old.changed.disconnect(self._on_doc_changed)
+            old.state_changed.disconnect(self._update_title)
+            self.undo_group.removeStack(old.undo_stack)
+        self.client.cancel()
+        self.doc = doc
+        self.undo_group.addStack(doc.undo_stack)
+        self.undo_group.setActiveStack(doc.undo_stack)
+        doc.changed.connect(self._on_doc_changed)
+        doc.state_changed.connect(self._update_title)
+        self.canvas.set_document(doc)
+        self.layers_panel.set_document(doc)
+        self._changed_since_autosave = False
+        self._update_title()
+        if old is not None:
+            old.deleteLater()
+
+    def _update_title(self) -> None:
+        name = os.path.basename(self.doc.path) if self.doc.path else "Untitled"
+        self.setWindowTitle(f"{name}[*] — {APP_NAME}")
+        self.setWindowModified(self.doc.is_dirty)
+
+    def _on_doc_changed(self) -> None:
+        self._changed_since_autosave = True
+        # An edit makes a running query's answer stale: it would lift the wrong pixels.
+        if self.client.busy and self.doc.revision != self._query_revision:
+            self.client.cancel()
+            self.show_status("Query cancelled: the sketch changed while it ran")
+
+    def confirm_discard(self) -> bool:
+        """Ask before dropping unsaved work. True when it is fine to go on."""
+        if self.doc is None or not self.doc.is_dirty:
+            return True
+        answer = QMessageBox.question(
+            self, APP_NAME, "The sketch has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_document(self) -> None:
+        if self.confirm_discard():
+            self.set_document(SketchDocument())
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open sketch", self._last_dir(), OPEN_FILTER)
+        if path:
+            self.open_path(path, confirm=False)
+
+    def open_path(self, path: str, confirm: bool = True) -> bool:
+        """Open an image or .ora; on failure say why and keep the current sketch."""
+        if confirm and not self.confirm_discard():
+            return False
+        try:
+            doc = open_document(path)
+        except GRMNetError as exc:
+            self.show_error("Cannot open", str(exc))
+            return False
+        except MemoryError:
+            self.show_error("Cannot open", f"{os.path.basename(path)} is too large to fit in memory")
+            return False
+        self.set_document(doc)
+        self.settings.setValue("paths/last_dir", os.path.dirname(os.path.abspath(path)))
+        self.show_status(doc.notice or f"Opened {os.path.basename(path)} ({doc.width}x{doc.height})")
+        return True
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("paths/last_dir", os.path.expanduser("~")))
+
+    def save(self) -> bool:
+        if self.doc.path and self.doc.path.lower().endswith(".ora"):
+            return self.save_to(self.doc.path)
+        return self.save_as()
+
+    def save_as(self) -> bool:
+        stem = os.path.splitext(os.path.basename(self.doc.path or "sketch"))[0]
+        path, _ = QFileDialog.getSaveFileName(self, "Save sketch", os.path.join(self._last_dir(), stem + ".ora"),
+                                              "OpenRaster (*.ora)")
+        if not path:
+            return False
+        if not path.lower().endswith(".ora"):
+            path += ".ora"
+        return self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        try:
+            save_ora(self.doc, path)
+        except OSError as exc:
+            self.show_error("Cannot save", f"{exc} — your sketch is still open and unchanged; try another folder.")
+            return False
+        self.doc.path = path
+        self.doc.undo_stack.setClean()
+        self._update_title()
+        self.show_status(f"Saved {path}")
+        return True
+
+    def export_dialog(self) -> None:
+        stem = os.path.splitext(os.path.basename(self.doc.path or "sketch"))[0]
+        path, chosen = QFileDialog.getSaveFileName(self, "Export", os.path.join(self._last_dir(), stem),
+                                                   ";;".join(EXPORT_FILTERS))
+        if path:
+            kind = EXPORT_FILTERS.get(chosen)
+            ext = FORMATS[kind][1] if kind else ""
+            if ext and not path.lower().endswith(ext):
+                path += ext
+            self.export_to(path, kind)
+
+    def export_to(self, path: str, kind: str | None = None) -> bool:
+        try:
+            written = export_document(self.doc, path, kind)
+        except ExportError as exc:
+            self.show_error("Export failed", f"{exc} — nothing was lost; the sketch is still open.")
+            return False
+        except OSError as exc:
+            self.show_error("Export failed", f"Could not write {path}: {exc}")
+            return False
+        self.show_status(f"Exported {written}")
+        return True
+
+    # --------------------------------------------------------------- model
+    def load_model(self) -> None:
+        self.model_status.setText("Loading model…")
+        self.client.load(self.prefs.weights or None, self.prefs.device, self.prefs.threshold)
+
+    def _on_model_ready(self, info: ModelInfo) -> None:
+        self.query_bar.set_vocabulary(info.vocabulary)
+        self.model_status.setText(f"Model ready ({info.device}, {len(info.vocabulary)} words)")
+
+    def _on_model_unavailable(self, message: str, no_weights: bool) -> None:
+        self.query_bar.set_vocabulary(())
+        self.model_status.setText("No trained weights" if no_weights else "Model failed to load")
+        self.model_status.setToolTip(message)
+        self.show_status(NO_WEIGHTS_STATUS if no_weights else message, 0)
+
+    def focus_query(self) -> None:
+        self.query_bar.edit.setFocus()
+        self.query_bar.edit.selectAll()
+
+    def run_query(self, expression: str) -> None:
+        expression = expression.strip()
+        if not expression or not words_of(expression):
+            self.show_status("Type what to select first, e.g. “the two sheep left of the car”")
+            return
+        if self.client.info is None:
+            self.show_status("The model is still loading; try again in a moment" if self.client.loading
+                             else NO_WEIGHTS_STATUS)
+            return
+        unknown = self.query_bar.unknown_words(expression)
+        if unknown and len(unknown) == len(words_of(expression)):
+            self.show_status(f"None of these words are known to the model: {', '.join(unknown)}")
+            return
+        self._query_revision = self.doc.revision
+        self.client.query(self.doc.composite(), expression, self.prefs.threshold)
+        note = f" (ignoring unknown: {', '.join(unknown)})" if unknown else ""
+        self.show_status(f"Selecting “{expression}”…{note}", 0)
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.query_bar.set_busy(busy)
+
+    def _on_query_result(self, _qid: int, expression: str, result: dict) -> None:
+        if self.doc.revision != self._query_revision:
+            return  # belt and braces: the sketch changed after the worker finished
+        instances = instances_from_result(result, self.doc.width, self.doc.height)
+        latency = result.get("latency_ms", 0.0)
+        if not instances:
+            self.show_status(f"“{expression}” matched nothing in this sketch ({latency:.0f} ms)")
+            return
+        uids = self.doc.select_as_layers(instances)
+        if not uids:
+            self.show_status(f"“{expression}” refers to instances that are already layers")
+            return
+        labels = ", ".join(self.doc.layer(u).label for u in uids)
+        self.show_status(f"Selected {len(uids)} instance{'s' if len(uids) != 1 else ''}: {labels} ({latency:.0f} ms)")
+
+    def _on_query_failed(self, _qid: int, expression: str, message: str) -> None:
+        self.show_status(message)
+
+    # -------------------------------------------------------- layer edits
+    def recolor_selected(self) -> None:
+        if not self.doc.selected:
+            return
+        first = self.doc.layer(self.doc.selected[0])
+        color = QColorDialog.getColor(QColor(*first.display_color), self, "Stroke colour")
+        if color.isValid():
+            self.doc.recolor(self.doc.selected, (color.red(), color.green(), color.blue()))
+
+    def fill_selected(self) -> None:
+        if not self.doc.selected:
+            return
+        first = self.doc.layer(self.doc.selected[0])
+        initial = QColor(*(first.fill_color or first.outline_color))
+        initial.setAlphaF(first.fill_opacity)
+        color = QColorDialog.getColor(initial, self, "Fill colour", QColorDialog.ColorDialogOption.ShowAlphaChannel)
+        if color.isValid():
+            self.doc.fill(self.doc.selected, (color.red(), color.green(), color.blue()), color.alphaF())
+
+    def toggle_visibility_selected(self) -> None:
+        if self.doc.selected:
+            visible = not self.doc.layer(self.doc.selected[0]).visible
+            self.doc.set_visible(self.doc.selected, visible)
+
+    def preferences_dialog(self) -> None:
+        dialog = PreferencesDialog(self.prefs, self)
+        if dialog.exec():
+            new = dialog.preferences()
+            reload_model = (new.weights, new.device) != (self.prefs.weights, self.prefs.device)
+            self.prefs = new
+            new.save(self.settings)
+            self.autosave_timer.start(new.autosave_seconds * 1000)
+            if reload_model:
+                self.load_model()
+
+    # ------------------------------------------------------------ autosave
+    @property
+    def recovery_path(self) -> str:
+        return os.path.join(self.recovery_dir, "autosave.ora")
+
+    def autosave_now(self) -> bool:
+        """Write the recovery file if anything changed since the last one (atomic)."""
+        if self.doc is None or not self._changed_since_autosave:
+            return False
+        if not self.doc.is_dirty:
+            self.discard_recovery()
+            return False
+        try:
+            os.makedirs(self.recovery_dir, exist_ok=True)
+            save_ora(self.doc, self.recovery_path)
+            with open(self.recovery_path + ".json", "w", encoding="utf-8") as fh:
+                json.dump({"path": self.doc.path, "time": time.time()}, fh)
+        except OSError as exc:
+            self.show_status(f"Autosave failed: {exc}")
+            return False
+        self._changed_since_autosave = False
+        return True
+
+    def discard_recovery(self) -> None:
+        for path in (self.recovery_path, self.recovery_path + ".json"):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the autosaved sketch. True when it was restored."""
+        if not os.path.exists(self.recovery_path):
+            return False
+        info = {}
+        try:
+            with open(self.recovery_path + ".json", encoding="utf-8") as fh:
+                info = json.load(fh)
+        except (OSError, ValueError):
+            pass
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.get("time", os.path.getmtime(self.recovery_path))))
+        answer = QMessageBox.question(
+            self, APP_NAME, f"SketchEdit did not close properly. Recover the sketch autosaved at {when}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            self.discard_recovery()
+            return False
+        try:
+            doc = open_document(self.recovery_path)
+        except GRMNetError as exc:
+            self.show_error("Recovery failed", str(exc))
+            return False
+        original = info.get("path")
+        doc.path = original if original and original.lower().endswith(".ora") else None
+        self.set_document(doc)
+        # Mark it unsaved: the recovered work is not in any file the user chose yet.
+        doc.undo_stack.resetClean()
+        self._update_title()
+        self.show_status("Recovered the autosaved sketch; save it to keep it")
+        return True
+
+    def report_crash(self, exc_type, exc, tb) -> None:
+        """Unexpected exception in a slot: save what we have, tell the user, keep running."""
+        self._changed_since_autosave = True
+        saved = self.autosave_now()
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME,
+                          f"Something went wrong: {exc}\n"
+                          + ("Your sketch was saved for recovery." if saved else ""), parent=self)
+        box.setDetailedText(details)
+        box.open()  # not exec(): a crash report must never block the event loop
+
+    # -------------------------------------------------------------- close
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.autosave_timer.stop()
+        self.client.shutdown()
+        self.discard_recovery()
+        event.accept()
+
+    def composite(self) -> np.ndarray:
+        return self.doc.composite()

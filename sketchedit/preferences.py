@@ -1,0 +1,82 @@
+"""Preferences kept in QSettings: model weights, device, score threshold, autosave."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QWidget)
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class Preferences:
+    weights: str = ""  # empty: the shipped model
+    device: str = "auto"
+    threshold: float = 0.5
+    autosave_seconds: int = 60
+
+    @classmethod
+    def load(cls, settings: QSettings) -> "Preferences":
+        d = cls()
+        try:
+            threshold = float(settings.value("model/threshold", d.threshold))
+            autosave = int(settings.value("autosave/seconds", d.autosave_seconds))
+        except (TypeError, ValueError):  # a hand-edited settings file must not stop the app
+            threshold, autosave = d.threshold, d.autosave_seconds
+        device = str(settings.value("model/device", d.device))
+        return cls(weights=str(settings.value("model/weights", d.weights) or ""),
+                   device=device if device in DEVICES else d.device,
+                   threshold=min(max(threshold, 0.0), 1.0), autosave_seconds=max(autosave, 10))
+
+    def save(self, settings: QSettings) -> None:
+        settings.setValue("model/weights", self.weights)
+        settings.setValue("model/device", self.device)
+        settings.setValue("model/threshold", self.threshold)
+        settings.setValue("autosave/seconds", self.autosave_seconds)
+        settings.sync()
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, prefs: Preferences, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.weights = QLineEdit(prefs.weights)
+        self.weights.setPlaceholderText("shipped model (resources/weights)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QWidget()
+        row_layout = QHBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.addWidget(self.weights, 1)
+        row_layout.addWidget(browse)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(prefs.device)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(prefs.threshold)
+        self.autosave = QSpinBox()
+        self.autosave.setRange(10, 3600)
+        self.autosave.setSuffix(" s")
+        self.autosave.setValue(prefs.autosave_seconds)
+        form = QFormLayout(self)
+        form.addRow("Model weights", row)
+        form.addRow("Device", self.device)
+        form.addRow("Score threshold", self.threshold)
+        form.addRow("Autosave every", self.autosave)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model weights", "", "Weights (*.safetensors);;All files (*)")
+        if path:
+            self.weights.setText(path)
+
+    def preferences(self) -> Preferences:
+        return Preferences(self.weights.text().strip(), self.device.currentText(), float(self.threshold.value()),
+                           int(self.autosave.value()))
