@@ -227,7 +227,8 @@ def run_train(args) -> int:
             step += 1
             seen += len(batch["images"]) * world
             for k, v in losses.items():
-                ema[k] = 0.9 * ema.get(k, float(v)) + 0.1 * float(v)
+                v = v.detach().item()
+                ema[k] = 0.9 * ema.get(k, v) + 0.1 * v
             if rank == 0:
                 bar.update(1)
                 if step % 10 == 0 or step == total:

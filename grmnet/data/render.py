@@ -1,0 +1,424 @@
+"""Line-art renderer of the synthetic scene generator: clip-art raster -> SketchyScene-like strokes.
+
+Every function returns a :class:`Drawn` object: ``ink`` (bool [h, w], the strokes) and ``region``
+(bool [h, w], the filled silhouette; ``ink`` always lies inside ``region``) on the object's own
+crop, plus the crop-relative ``foot`` point (where the object stands). Pure numpy + OpenCV.
+
+Component styles (see tools/build_components.py):
+
+* ``color``: colour emoji. Strokes = silhouette outline + colour boundaries (Canny on Lab),
+  optionally with the darkest colour regions filled (hair, tyres, eyes), as sketchers do.
+* ``silhouette``: one-colour glyph. Strokes = outline of the alpha, holes included.
+* ``stroke``: line icon, rasterised with thin lines: the alpha is the stroke.
+
+All components get a random stroke width (1-6 px, mostly 2-3), a smooth elastic warp (wobble),
+random horizontal flip and a slight aspect jitter. Grass tufts, roads and benches can also be
+drawn procedurally, and :func:`procedural` draws simple fallback shapes for any category.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Drawn", "sample_stroke_width", "render_component", "grass_tuft", "road", "bench", "procedural",
+           "fill_holes"]
+
+_STROKE_WIDTHS = np.array([1, 2, 3, 4, 5, 6])
+_STROKE_P = np.array([0.10, 0.36, 0.30, 0.13, 0.07, 0.04])
+
+
+@dataclass
+class Drawn:
+    ink: np.ndarray      # bool [h, w]
+    region: np.ndarray   # bool [h, w], ink ⊆ region
+    foot: tuple[float, float]  # (x, y) in crop coordinates: bottom centre of the silhouette
+
+
+def sample_stroke_width(rng: np.random.Generator, scale: float = 1.0) -> int:
+    """Stroke width in canvas pixels (750-px canvas): 1-6, mostly 2-3; ``scale`` for other canvases."""
+    w = int(rng.choice(_STROKE_WIDTHS, p=_STROKE_P))
+    return max(1, int(round(w * scale)))
+
+
+def _disk(w: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (w, w))
+
+
+def thicken(edges: np.ndarray, width: int) -> np.ndarray:
+    """1-px edge map (bool/uint8) -> strokes about ``width`` px wide (bool)."""
+    e = edges.astype(np.uint8)
+    if width > 1:
+        e = cv2.dilate(e, _disk(width))
+    return e > 0
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill the enclosed holes of a bool mask (flood fill of the background from the border)."""
+    h, w = mask.shape
+    pad = np.zeros((h + 2, w + 2), np.uint8)
+    pad[1:-1, 1:-1] = mask.astype(np.uint8)
+    ff = np.zeros((h + 4, w + 4), np.uint8)
+    cv2.floodFill(pad, ff, (0, 0), 2)
+    return (pad[1:-1, 1:-1] != 2)
+
+
+def _crop(ink: np.ndarray, region: np.ndarray) -> Drawn:
+    ys, xs = np.nonzero(region)
+    if len(xs) == 0:
+        return Drawn(ink[:1, :1] & False, region[:1, :1] & False, (0.0, 0.0))
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ink, region = ink[y0:y1, x0:x1], region[y0:y1, x0:x1]
+    # foot: centre of the lowest rows of the silhouette
+    rows = np.nonzero(region.any(1))[0]
+    low = region[max(rows[-1] - 2, 0):rows[-1] + 1]
+    cols = np.nonzero(low.any(0))[0]
+    return Drawn(ink, region, (float(cols.mean()), float(rows[-1] + 1)))
+
+
+def _warp_field(h: int, w: int, rng: np.random.Generator, amp: float, cells: int):
+    gy = rng.normal(0, amp, (cells, cells)).astype(np.float32)
+    gx = rng.normal(0, amp, (cells, cells)).astype(np.float32)
+    dy = cv2.resize(gy, (w, h), interpolation=cv2.INTER_CUBIC)
+    dx = cv2.resize(gx, (w, h), interpolation=cv2.INTER_CUBIC)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return xx + dx, yy + dy
+
+
+def warp(img: np.ndarray, rng: np.random.Generator, amp: float, cells: int = 5, border=0) -> np.ndarray:
+    """Smooth random elastic warp (displacement ~``amp`` px)."""
+    h, w = img.shape[:2]
+    if amp <= 0 or h < 4 or w < 4:
+        return img
+    mx, my = _warp_field(h, w, rng, amp, cells)
+    return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
+def _remove_specks(edges: np.ndarray, min_px: int) -> np.ndarray:
+    if min_px <= 1:
+        return edges
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(edges.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_px
+    keep[0] = False
+    return keep[lab]
+
+
+def render_component(rgba: np.ndarray, style: str, height: float, rng: np.random.Generator,
+                     stroke: int | None = None, max_width: float | None = None, detail: float | None = None,
+                     flip: bool | None = None) -> Drawn:
+    """Line drawing of a component raster (RGBA uint8) scaled to about ``height`` px tall.
+
+    ``stroke``: stroke width (sampled when None); ``detail`` in [0, 1]: how many interior colour
+    edges to keep (sampled when None); ``flip``: horizontal flip (random when None).
+    """
+    h0, w0 = rgba.shape[:2]
+    aspect = float(np.exp(rng.normal(0, 0.07)))
+    s = height / h0
+    tw = max(4, int(round(w0 * s * aspect)))
+    th = max(4, int(round(height)))
+    if max_width is not None and tw > max_width:
+        f = max_width / tw
+        tw, th = max(4, int(tw * f)), max(4, int(th * f))
+    if stroke is None:
+        stroke = sample_stroke_width(rng)
+    if flip is None:
+        flip = bool(rng.random() < 0.5)
+    src = rgba[:, ::-1] if flip else rgba
+    interp = cv2.INTER_AREA if th < h0 else cv2.INTER_LINEAR
+    img = cv2.resize(np.ascontiguousarray(src), (tw, th), interpolation=interp)
+    pad = stroke + 3
+    img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0, 0))
+    long_side = max(tw, th)
+    amp = long_side * float(rng.uniform(0.004, 0.018))
+    img = warp(img, rng, amp, cells=int(rng.integers(3, 7)))
+    alpha = img[..., 3]
+
+    if style == "stroke":
+        lines = alpha > 40
+        edges = lines
+        solid = cv2.morphologyEx(lines.astype(np.uint8), cv2.MORPH_CLOSE, _disk(max(3, long_side // 25))) > 0
+        ink = thicken(edges, max(1, stroke - 1))
+        region = fill_holes(solid | ink)
+        return _crop(ink, region)
+
+    mask = alpha > 127
+    m8 = mask.astype(np.uint8)
+    # Thin parts of a glyph (lines of outline-style icons, dark contour lines of emoji) are strokes
+    # already: keep them as ink. Only thick parts are replaced by their outline.
+    d_thin = max(5, 2 * stroke + 1)
+    if style == "color":
+        a = alpha[..., None].astype(np.float32) / 255.0
+        rgb = (img[..., :3].astype(np.float32) * a + 255.0 * (1 - a)).astype(np.uint8)
+        lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        dark = ((lum < 90) & mask).astype(np.uint8)
+    else:
+        dark = m8
+    thin = (dark - cv2.morphologyEx(dark, cv2.MORPH_OPEN, _disk(d_thin))) > 0
+    thin = _remove_specks(thin, 4)
+    solid = m8 if style != "color" else m8
+    outline = solid - cv2.erode(solid, np.ones((3, 3), np.uint8))
+    edges = outline > 0
+    if style != "color":
+        edges &= ~(cv2.dilate(thin.astype(np.uint8), _disk(3)) > 0)  # the line itself replaces its two sides
+    fill = None
+    if style == "color":
+        if detail is None:
+            detail = float(rng.uniform(0.3, 1.0))
+        sigma = 0.5 + (1.0 - detail) * 1.2 + long_side / 500.0
+        blur = cv2.GaussianBlur(rgb, (0, 0), sigma)
+        lab = cv2.cvtColor(blur, cv2.COLOR_RGB2LAB)
+        lo = 25 + (1.0 - detail) * 60
+        inner = cv2.Canny(lab, lo, lo * 2.5) > 0
+        inner &= cv2.erode(m8, _disk(3)) > 0  # the outline is drawn separately
+        inner &= ~(cv2.dilate(thin.astype(np.uint8), _disk(d_thin + 2)) > 0)
+        inner = _remove_specks(inner, max(3, int(long_side * 0.05 * (1.3 - detail))))
+        edges |= inner
+        if rng.random() < 0.4:  # fill the darkest regions (hair, tyres, eyes) like a sketcher would
+            dk = (lum < 60) & mask
+            if dk.mean() < 0.3:
+                fill = dk
+    ink = thicken(edges, stroke) | thin
+    if fill is not None:
+        ink |= fill
+    region = fill_holes(mask | ink)
+    return _crop(ink, region)
+
+
+# ----------------------------------------------------------------------------------------- procedural
+
+
+def _canvas(h: int, w: int) -> np.ndarray:
+    return np.zeros((h, w), np.uint8)
+
+
+def _bezier(p0, p1, p2, n: int = 24) -> np.ndarray:
+    t = np.linspace(0, 1, n)[:, None]
+    p0, p1, p2 = (np.asarray(p, np.float64) for p in (p0, p1, p2))
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+
+
+def _poly(img: np.ndarray, pts: np.ndarray, width: int, closed: bool = False) -> None:
+    cv2.polylines(img, [np.round(pts).astype(np.int32)], closed, 1, thickness=max(1, width), lineType=cv2.LINE_8)
+
+
+def _finish(ink: np.ndarray, region: np.ndarray | None = None, hull: bool = False) -> Drawn:
+    ink = ink > 0
+    if region is None:
+        region = ink.copy()
+    region = region.astype(bool) | ink
+    if hull:
+        pts = cv2.findNonZero(ink.astype(np.uint8))
+        if pts is not None:
+            hh = cv2.convexHull(pts)
+            r = region.astype(np.uint8)
+            cv2.fillPoly(r, [hh], 1)
+            region = r > 0
+    return _crop(ink, fill_holes(region))
+
+
+def grass_tuft(width: float, rng: np.random.Generator, stroke: int | None = None) -> Drawn:
+    """A tuft of 3-9 curved blades (or a zig-zag clump), about ``width`` px wide."""
+    stroke = stroke or sample_stroke_width(rng)
+    w = int(width)
+    h = int(width * rng.uniform(0.45, 0.9))
+    pad = stroke + 3
+    ink = _canvas(h + 2 * pad, w + 2 * pad)
+    base_y = h + pad
+    kind = rng.random()
+    if kind < 0.2:  # zig-zag clump: one polyline of spikes
+        n = int(rng.integers(4, 9))
+        xs = np.linspace(pad, pad + w, 2 * n + 1)
+        ys = np.where(np.arange(2 * n + 1) % 2 == 1, base_y - h * rng.uniform(0.5, 1.0, 2 * n + 1),
+                      base_y - h * rng.uniform(0.0, 0.15, 2 * n + 1))
+        ys[0] = ys[-1] = base_y
+        _poly(ink, np.stack([xs + rng.normal(0, w * 0.02, xs.shape), ys], 1), stroke)
+    else:
+        n = int(rng.integers(3, 10))
+        for i in range(n):
+            bx = pad + w * (0.3 + 0.4 * rng.random())
+            tx = pad + w * (i + rng.uniform(0.2, 0.8)) / n
+            ty = base_y - h * rng.uniform(0.45, 1.0)
+            mx = (bx + tx) / 2 + rng.normal(0, w * 0.08)
+            my = (base_y + ty) / 2
+            _poly(ink, _bezier((bx - w * 0.03, base_y), (mx, my), (tx, ty), 12), stroke)
+            _poly(ink, _bezier((bx + w * 0.03, base_y), (mx + w * 0.03, my), (tx, ty), 12), max(1, stroke - 1))
+        if rng.random() < 0.4:
+            _poly(ink, np.array([[pad, base_y], [pad + w, base_y]], float), stroke)
+    ink = warp(ink, rng, w * 0.01, 4)
+    return _finish(ink, hull=True)
+
+
+def road(canvas: int, horizon: float, rng: np.random.Generator, stroke: int | None = None) -> tuple[Drawn, int, int]:
+    """Two long roughly parallel curves: a road receding to the horizon or crossing the ground.
+
+    Returns the drawing and its top-left (x, y) on the canvas."""
+    stroke = stroke or sample_stroke_width(rng)
+    S = canvas
+    ink = _canvas(S, S)
+    region = _canvas(S, S)
+    kind = rng.random()
+    if kind < 0.55:  # receding: from the bottom edge towards a point near the horizon
+        top_y = horizon + rng.uniform(0.0, 0.15) * S
+        cx_top = rng.uniform(0.25, 0.75) * S
+        half_top = rng.uniform(0.01, 0.06) * S
+        cx_bot = np.clip(cx_top + rng.normal(0, 0.2) * S, 0.15 * S, 0.85 * S)
+        half_bot = rng.uniform(0.12, 0.3) * S
+        bend = rng.normal(0, 0.12) * S
+        t = np.linspace(0, 1, 40)[:, None]
+        ys = top_y + (S + 5 - top_y) * t[:, 0]
+        c = cx_top + (cx_bot - cx_top) * t[:, 0] + bend * np.sin(np.pi * t[:, 0])
+        half = half_top + (half_bot - half_top) * t[:, 0] ** 1.2
+        left = np.stack([c - half, ys], 1)
+        right = np.stack([c + half, ys], 1)
+    else:  # crossing: two wavy horizontal curves
+        y_top = rng.uniform(horizon + 0.05 * S, 0.85 * S)
+        gap = rng.uniform(0.06, 0.16) * S
+        xs = np.linspace(-5, S + 5, 40)
+        ph, fr = rng.uniform(0, 2 * np.pi), rng.uniform(0.5, 2.0)
+        amp = rng.uniform(0.0, 0.04) * S
+        tilt = rng.normal(0, 0.05) * S
+        base = y_top + amp * np.sin(ph + fr * np.pi * xs / S) + tilt * (xs / S - 0.5)
+        widen = rng.uniform(0.8, 1.3)
+        left = np.stack([xs, base], 1)
+        right = np.stack([xs, base + gap * (1 + (widen - 1) * xs / S)], 1)
+    poly = np.concatenate([left, right[::-1]], 0)
+    cv2.fillPoly(region, [np.round(poly).astype(np.int32)], 1)
+    _poly(ink, left, stroke)
+    _poly(ink, right, stroke)
+    if rng.random() < 0.25:  # dashed centre line
+        mid = (left + right) / 2
+        for i in range(2, len(mid) - 2, 4):
+            _poly(ink, mid[i:i + 2], max(1, stroke - 1))
+    ink = warp(ink, rng, S * 0.003, 6)
+    ink_b, reg_b = ink > 0, (region > 0) | (ink > 0)
+    ys, xs = np.nonzero(reg_b)
+    y0, x0 = int(ys.min()), int(xs.min())
+    d = _crop(ink_b, reg_b)
+    return d, x0, y0
+
+
+def bench(height: float, rng: np.random.Generator, stroke: int | None = None) -> Drawn:
+    """A park bench seen from the front/side: seat, optional back planks, legs, optional arm rests."""
+    stroke = stroke or sample_stroke_width(rng)
+    h = int(height)
+    w = int(h * rng.uniform(1.6, 2.8))
+    pad = stroke + 4
+    ink = _canvas(h + 2 * pad, w + 2 * pad)
+    reg = _canvas(h + 2 * pad, w + 2 * pad)
+    skew = rng.uniform(-0.15, 0.15) * w
+    seat_y = pad + h * rng.uniform(0.45, 0.6)
+    seat_t = max(3.0, h * rng.uniform(0.06, 0.12))
+    x0, x1 = pad + max(0.0, -skew) * 0.3, pad + w - max(0.0, skew) * 0.3
+    seat = np.array([[x0, seat_y], [x1, seat_y], [x1, seat_y + seat_t], [x0, seat_y + seat_t]])
+    back = rng.random() < 0.8
+    if back:
+        nb = int(rng.integers(1, 4))
+        top = pad + h * rng.uniform(0.0, 0.1)
+        span = seat_y - top - h * 0.05
+        for i in range(nb):
+            yy = top + span * i / max(nb, 1)
+            pl = np.array([[x0 + w * 0.02, yy], [x1 - w * 0.02, yy], [x1 - w * 0.02, yy + span / nb * 0.6],
+                           [x0 + w * 0.02, yy + span / nb * 0.6]])
+            _poly(ink, pl, stroke, closed=True)
+            cv2.fillPoly(reg, [np.round(pl).astype(np.int32)], 1)
+        for xx in (x0 + w * 0.08, x1 - w * 0.08):
+            _poly(ink, np.array([[xx, top], [xx, seat_y]]), stroke)
+    _poly(ink, seat, stroke, closed=True)
+    cv2.fillPoly(reg, [np.round(seat).astype(np.int32)], 1)
+    nleg = 2 if rng.random() < 0.6 else 3
+    for i in range(nleg):
+        xx = x0 + w * 0.08 + (x1 - x0 - w * 0.16) * i / (nleg - 1)
+        leg = np.array([[xx - seat_t * 0.4, seat_y + seat_t], [xx + seat_t * 0.4, seat_y + seat_t],
+                        [xx + seat_t * 0.4, pad + h], [xx - seat_t * 0.4, pad + h]])
+        _poly(ink, leg, stroke, closed=True)
+        cv2.fillPoly(reg, [np.round(leg).astype(np.int32)], 1)
+    if rng.random() < 0.4:
+        for xx in (x0, x1):
+            arm = np.array([[xx, seat_y], [xx, seat_y - h * 0.22], [xx + (1 if xx == x0 else -1) * w * 0.1,
+                                                                       seat_y - h * 0.22]])
+            _poly(ink, arm, stroke)
+    ink = warp(ink, rng, h * 0.015, 4)
+    reg = warp(reg, rng, 0, 4)
+    d = _finish(ink, reg > 0, hull=False)
+    return d
+
+
+def _star_pts(cx, cy, r, n=5, inner=0.45, rot=0.0):
+    ang = rot - np.pi / 2 + np.arange(2 * n) * np.pi / n
+    rr = np.where(np.arange(2 * n) % 2 == 0, r, r * inner)
+    return np.stack([cx + rr * np.cos(ang), cy + rr * np.sin(ang)], 1)
+
+
+def procedural(category: str, height: float, rng: np.random.Generator, stroke: int | None = None) -> Drawn:
+    """Simple hand-drawn-like fallback shape for any category (used when the library has none)."""
+    stroke = stroke or sample_stroke_width(rng)
+    if category == "grass":
+        return grass_tuft(height * 1.6, rng, stroke)
+    if category == "bench":
+        return bench(height, rng, stroke)
+    h = int(max(height, 12))
+    w = int(h * {"cloud": 1.8, "car": 2.2, "bus": 2.4, "truck": 2.2, "house": 1.1, "horse": 1.3, "cow": 1.4,
+                 "sheep": 1.3, "pig": 1.4, "dog": 1.3, "cat": 1.1, "duck": 1.1, "chicken": 1.0, "rabbit": 0.9,
+                 "bird": 1.3, "butterfly": 1.3, "people": 0.45, "tree": 0.8, "chair": 0.7}.get(category, 1.0))
+    pad = stroke + 4
+    ink = _canvas(h + 2 * pad, w + 2 * pad)
+    reg = _canvas(h + 2 * pad, w + 2 * pad)
+    cx, cy = pad + w / 2, pad + h / 2
+    if category == "sun":
+        r = h * 0.3
+        cv2.circle(ink, (int(cx), int(cy)), int(r), 1, stroke)
+        cv2.circle(reg, (int(cx), int(cy)), int(r), 1, -1)
+        for a in np.linspace(0, 2 * np.pi, int(rng.integers(8, 14)), endpoint=False):
+            p0 = (cx + r * 1.2 * np.cos(a), cy + r * 1.2 * np.sin(a))
+            p1 = (cx + h * 0.48 * np.cos(a), cy + h * 0.48 * np.sin(a))
+            _poly(ink, np.array([p0, p1]), stroke)
+        return _finish(warp(ink, rng, h * 0.01), warp(reg, rng, 0), hull=True)
+    if category == "moon":
+        cv2.circle(reg, (int(cx), int(cy)), int(h * 0.45), 1, -1)
+        cut = _canvas(*reg.shape)
+        cv2.circle(cut, (int(cx + h * 0.25), int(cy - h * 0.08)), int(h * 0.4), 1, -1)
+        reg = reg & (1 - cut)
+    elif category == "star":
+        cv2.fillPoly(reg, [np.round(_star_pts(cx, cy, h * 0.48, rot=rng.normal(0, 0.2))).astype(np.int32)], 1)
+    elif category == "cloud":
+        for _ in range(int(rng.integers(4, 8))):
+            r = h * rng.uniform(0.2, 0.35)
+            x = pad + r + rng.uniform(0, max(1.0, w - 2 * r))
+            y = pad + h - r - rng.uniform(0, h * 0.35)
+            cv2.circle(reg, (int(x), int(y)), int(r), 1, -1)
+    elif category == "tree":
+        tw = w * rng.uniform(0.12, 0.2)
+        cv2.rectangle(reg, (int(cx - tw / 2), int(pad + h * 0.55)), (int(cx + tw / 2), pad + h), 1, -1)
+        if rng.random() < 0.5:
+            cv2.ellipse(reg, (int(cx), int(pad + h * 0.33)), (int(w * 0.48), int(h * 0.33)), 0, 0, 360, 1, -1)
+        else:
+            tri = np.array([[cx, pad], [pad + w, pad + h * 0.75], [pad, pad + h * 0.75]])
+            cv2.fillPoly(reg, [np.round(tri).astype(np.int32)], 1)
+    elif category == "house":
+        wall_top = pad + h * 0.45
+        cv2.rectangle(reg, (pad + int(w * 0.08), int(wall_top)), (pad + int(w * 0.92), pad + h), 1, -1)
+        roof = np.array([[pad, wall_top], [cx, pad], [pad + w, wall_top]])
+        cv2.fillPoly(reg, [np.round(roof).astype(np.int32)], 1)
+        cv2.rectangle(ink, (int(cx - w * 0.1), int(pad + h * 0.7)), (int(cx + w * 0.1), pad + h), 1, stroke)
+    elif category == "people":
+        cv2.circle(reg, (int(cx), int(pad + h * 0.1)), int(h * 0.1), 1, -1)
+        cv2.rectangle(reg, (int(cx - w * 0.3), int(pad + h * 0.2)), (int(cx + w * 0.3), int(pad + h * 0.6)), 1, -1)
+        cv2.rectangle(reg, (int(cx - w * 0.25), int(pad + h * 0.6)), (int(cx - w * 0.05), pad + h), 1, -1)
+        cv2.rectangle(reg, (int(cx + w * 0.05), int(pad + h * 0.6)), (int(cx + w * 0.25), pad + h), 1, -1)
+    else:  # generic: body ellipse + a head or wheels, enough to be an object
+        cv2.ellipse(reg, (int(cx), int(pad + h * 0.55)), (int(w * 0.45), int(h * 0.3)), 0, 0, 360, 1, -1)
+        if category in ("car", "bus", "truck"):
+            for fx in (0.25, 0.75):
+                cv2.circle(reg, (int(pad + w * fx), int(pad + h * 0.85)), int(h * 0.15), 1, -1)
+                cv2.circle(ink, (int(pad + w * fx), int(pad + h * 0.85)), int(h * 0.15), 1, stroke)
+        else:
+            cv2.circle(reg, (int(pad + w * 0.85), int(pad + h * 0.3)), int(h * 0.18), 1, -1)
+            for fx in (0.3, 0.65):
+                _poly(ink, np.array([[pad + w * fx, pad + h * 0.75], [pad + w * fx, pad + h]]), stroke)
+                _poly(reg, np.array([[pad + w * fx, pad + h * 0.75], [pad + w * fx, pad + h]]), stroke)
+    reg = warp(reg, rng, h * 0.02, 4)
+    r8 = (reg > 0).astype(np.uint8)
+    outline = r8 - cv2.erode(r8, np.ones((3, 3), np.uint8))
+    ink = (thicken(outline > 0, stroke) | (ink > 0)).astype(np.uint8)
+    return _finish(ink, r8 > 0)

@@ -1,0 +1,347 @@
+"""Scene composer of the synthetic data engine: SketchyScene-like layouts with exact occlusion.
+
+``compose_scene(rng)`` lays out 3-20 objects of the 25 categories on a 750-px canvas: sky objects
+(sun, moon, clouds, stars, flying birds) high up, ground objects standing on a ground band with
+perspective-like scaling (lower = nearer = bigger), grass tufts and at most one road; frequent
+repeats of a category (clusters of sheep, rows of trees). Objects are drawn back to front; an
+object's filled silhouette (``region``) erases the strokes of everything drawn before it, exactly
+as a pen drawing would. Guarantees (tested in tests/test_scene.py):
+
+* visible inks of the objects are pairwise disjoint, and each lies inside the object's visible region;
+* no visible ink pixel of an object lies inside the region of an object drawn after it;
+* the drawing's dark pixels (grey < 128) are exactly the union of the visible inks
+  (objects whose visible ink falls under ~60 px are dropped and the scene recomputed without them).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from grmnet.data import render
+from grmnet.data.categories import CATEGORIES
+
+__all__ = ["PlacedObject", "Scene", "ComponentLibrary", "compose_scene", "default_library", "MIN_VISIBLE_INK"]
+
+MIN_VISIBLE_INK = 60  # px on a 750-px canvas
+
+
+@dataclass
+class PlacedObject:
+    category: str
+    ink: np.ndarray      # bool [H, W]: visible strokes (after occlusion), canvas coordinates
+    region: np.ndarray   # bool [H, W]: visible filled silhouette (own minus later objects' silhouettes)
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 of the visible ink (x1, y1 exclusive)
+
+
+@dataclass
+class Scene:
+    drawing: np.ndarray  # uint8 [H, W, 3], black ink on white
+    objects: list[PlacedObject] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------ library
+
+
+def _resources() -> Path:
+    import grmnet
+    return Path(grmnet.__file__).resolve().parents[1] / "resources"
+
+
+class ComponentLibrary:
+    """Clip-art components of ``resources/components/manifest.json``; rasters load lazily, once."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else _resources() / "components"
+        self.entries: dict[str, list[dict]] = {}
+        self._cache: dict[str, np.ndarray] = {}
+        mf = self.root / "manifest.json"
+        if mf.exists():
+            data = json.loads(mf.read_text())
+            for e in data.get("components", []):
+                if (self.root / e["file"]).exists():
+                    self.entries.setdefault(e["category"], []).append(e)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.entries.values())
+
+    def categories(self) -> list[str]:
+        return sorted(self.entries)
+
+    def has(self, category: str) -> bool:
+        return bool(self.entries.get(category))
+
+    def raster(self, entry: dict) -> np.ndarray:
+        f = entry["file"]
+        if f not in self._cache:
+            a = cv2.imread(str(self.root / f), cv2.IMREAD_UNCHANGED)
+            if a is None or a.ndim != 3 or a.shape[2] != 4:
+                raise RuntimeError(f"bad component raster {self.root / f}")
+            self._cache[f] = cv2.cvtColor(a, cv2.COLOR_BGRA2RGBA)
+        return self._cache[f]
+
+    def pick(self, category: str, rng: np.random.Generator) -> dict | None:
+        es = self.entries.get(category)
+        if not es:
+            return None
+        return es[int(rng.integers(len(es)))]
+
+
+_DEFAULT: ComponentLibrary | None = None
+
+
+def default_library() -> ComponentLibrary:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = ComponentLibrary()
+    return _DEFAULT
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+# Probability that a category appears in a scene (GRAMMAR.md §2, rare ones boosted a little).
+PRESENCE = {
+    "tree": 0.86, "cloud": 0.70, "grass": 0.72, "road": 0.42, "sun": 0.39, "house": 0.36, "people": 0.34,
+    "car": 0.245, "dog": 0.21, "bird": 0.19, "bus": 0.17, "bench": 0.14, "duck": 0.14, "sheep": 0.12,
+    "chicken": 0.12, "cat": 0.11, "rabbit": 0.11, "cow": 0.09, "butterfly": 0.07, "truck": 0.07, "pig": 0.06,
+    "horse": 0.05, "moon": 0.04, "chair": 0.04, "star": 0.03,
+}
+# Number of instances when present: (values, probabilities)
+_MANY = ([1, 2, 3, 4, 5], [0.38, 0.27, 0.17, 0.1, 0.08])
+_FEW = ([1, 2, 3], [0.65, 0.25, 0.10])
+COUNTS = {
+    "tree": ([1, 2, 3, 4, 5, 6, 7], [0.25, 0.24, 0.2, 0.13, 0.09, 0.05, 0.04]),
+    "cloud": ([1, 2, 3, 4], [0.3, 0.35, 0.25, 0.1]),
+    "grass": ([1, 2, 3, 4, 5, 6], [0.25, 0.22, 0.2, 0.15, 0.1, 0.08]),
+    "star": ([1, 2, 3, 4, 5, 6], [0.2, 0.2, 0.2, 0.15, 0.15, 0.1]),
+    "sheep": _MANY, "chicken": _MANY, "duck": _MANY, "bird": _MANY, "people": ([1, 2, 3, 4], [0.45, 0.3, 0.15, 0.1]),
+    "cow": _FEW, "horse": _FEW, "pig": _FEW, "rabbit": _FEW, "cat": _FEW, "dog": _FEW, "butterfly": _FEW,
+    "house": ([1, 2, 3], [0.75, 0.2, 0.05]), "car": _FEW, "bus": ([1, 2], [0.85, 0.15]),
+    "truck": ([1, 2], [0.85, 0.15]), "bench": ([1, 2], [0.8, 0.2]), "chair": ([1, 2], [0.7, 0.3]),
+    "sun": ([1], [1.0]), "moon": ([1], [1.0]), "road": ([1], [1.0]),
+}
+# Height in px (750 canvas) of a ground object standing at the bottom edge (nearest); far = ~45 %.
+NEAR_HEIGHT = {
+    "house": 330, "bus": 170, "truck": 160, "car": 115, "bench": 90, "chair": 115, "tree": 330, "people": 215,
+    "horse": 185, "cow": 150, "sheep": 105, "pig": 90, "cat": 85, "dog": 100, "chicken": 90, "duck": 85,
+    "rabbit": 85, "bird": 60, "butterfly": 55, "grass": 60,
+}
+SKY_HEIGHT = {"sun": (95, 160), "moon": (65, 120), "cloud": (55, 110), "star": (22, 50), "bird": (28, 60),
+              "butterfly": (30, 55)}
+MAX_OBJECTS = 20
+
+
+@dataclass
+class _Item:
+    category: str
+    ink: np.ndarray      # crop
+    region: np.ndarray   # crop
+    x: int               # crop top-left on the canvas
+    y: int
+    order_key: float     # draw order: smaller first
+
+    def box(self) -> tuple[int, int, int, int]:
+        return self.x, self.y, self.x + self.ink.shape[1], self.y + self.ink.shape[0]
+
+
+def _draw_component(category: str, height: float, rng: np.random.Generator, lib: ComponentLibrary,
+                    scale: float) -> render.Drawn:
+    stroke = render.sample_stroke_width(rng, scale)
+    if category == "grass":
+        return render.grass_tuft(height * rng.uniform(1.2, 2.0), rng, stroke)
+    if category == "bench" and (not lib.has("bench") or rng.random() < 0.5):
+        return render.bench(height, rng, stroke)
+    e = lib.pick(category, rng)
+    if e is None:
+        return render.procedural(category, height, rng, stroke)
+    max_w = 0.7 * 750 * scale
+    return render.render_component(lib.raster(e), e.get("style", "color"), height, rng, stroke=stroke,
+                                   max_width=max_w)
+
+
+def _counts(rng: np.random.Generator) -> dict[str, int]:
+    n: dict[str, int] = {}
+    for c in CATEGORIES:
+        if rng.random() < PRESENCE.get(c, 0.05):
+            vals, p = COUNTS.get(c, _FEW)
+            n[c] = int(rng.choice(vals, p=p))
+    if "sun" in n and "moon" in n:
+        del n["moon" if rng.random() < 0.7 else "sun"]
+    total = sum(n.values())
+    while total > MAX_OBJECTS:  # trim the most repeated category
+        c = max(n, key=lambda k: n[k] + rng.random())
+        n[c] -= 1
+        total -= 1
+        if n[c] == 0:
+            del n[c]
+    while total < 3:
+        c = ["tree", "grass", "cloud", "people", "house"][int(rng.integers(5))]
+        n[c] = n.get(c, 0) + 1
+        total += 1
+    return n
+
+
+def _overlap_frac(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    sa = (a[2] - a[0]) * (a[3] - a[1])
+    sb = (b[2] - b[0]) * (b[3] - b[1])
+    return inter / max(1, min(sa, sb))
+
+
+def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentLibrary | None = None) -> Scene:
+    """Compose one synthetic scene sketch (see the module docstring for the guarantees)."""
+    lib = library if library is not None else default_library()
+    S = size
+    sc = S / 750.0
+    horizon = rng.uniform(0.27, 0.5) * S
+    counts = _counts(rng)
+    items: list[_Item] = []
+    ground_boxes: list[tuple[int, int, int, int]] = []
+    anchors: dict[str, list[tuple[float, float]]] = {}
+
+    def place(category: str, d: render.Drawn, fx: float, fy: float, key: float) -> _Item:
+        x = int(round(fx - d.foot[0]))
+        y = int(round(fy - d.foot[1]))
+        return _Item(category, d.ink, d.region, x, y, key)
+
+    # ---- sky
+    sky_bottom = max(horizon - 0.04 * S, 0.18 * S)
+    for cat in ("sun", "moon", "cloud", "star"):
+        for i in range(counts.get(cat, 0)):
+            lo, hi = SKY_HEIGHT[cat]
+            h = rng.uniform(lo, hi) * sc
+            d = _draw_component(cat, h, rng, lib, sc)
+            hh, ww = d.region.shape
+            if cat in ("sun", "moon"):
+                fx = (rng.uniform(0.02, 0.25) if rng.random() < 0.5 else rng.uniform(0.75, 0.98)) * S
+                if rng.random() < 0.25:
+                    fx = rng.uniform(0.3, 0.7) * S
+                top = rng.uniform(0.0, 0.06) * S
+            else:
+                fx = rng.uniform(0.05, 0.95) * S
+                top = rng.uniform(0.0, max(0.02 * S, sky_bottom - hh))
+            fx = float(np.clip(fx, ww / 2, S - ww / 2))
+            order = {"sun": 0, "moon": 0, "star": 1, "cloud": 2}[cat]
+            items.append(place(cat, d, fx, top + d.foot[1], order + rng.random() * 0.5))
+
+    # ---- road (lies flat on the ground: drawn before every ground object)
+    if counts.get("road"):
+        d, x0, y0 = render.road(S, horizon, rng, render.sample_stroke_width(rng, sc))
+        items.append(_Item("road", d.ink, d.region, x0, y0, 3.0))
+
+    # ---- birds and butterflies: mostly flying (sky), else on the ground
+    # ---- ground objects
+    ground_cats = [c for c in CATEGORIES if c in counts and c not in ("sun", "moon", "cloud", "star", "road")]
+    rng.shuffle(ground_cats)
+    # houses first so that they get room near the horizon
+    ground_cats.sort(key=lambda c: 0 if c == "house" else 1)
+    for cat in ground_cats:
+        same_comp = rng.random() < 0.45  # sketchers often copy one drawing
+        comp_rng_seed = int(rng.integers(1 << 31))
+        cluster = rng.random() < 0.65
+        for i in range(counts[cat]):
+            flying = cat in ("bird", "butterfly") and rng.random() < (0.75 if cat == "bird" else 0.5)
+            if flying:
+                lo, hi = SKY_HEIGHT[cat]
+                h = rng.uniform(lo, hi) * sc
+            else:
+                if cat == "house":
+                    fy = horizon + rng.uniform(0.02, 0.35) * (S - horizon)
+                elif cat == "tree" and rng.random() < 0.5:
+                    fy = horizon + rng.uniform(0.0, 0.2) * (S - horizon)
+                else:
+                    fy = horizon + rng.uniform(0.04, 1.0) ** 0.8 * (S - horizon - 0.02 * S)
+                if cluster and anchors.get(cat):
+                    ax, ay = anchors[cat][-1]
+                    fy = float(np.clip(ay + rng.normal(0, 0.06 * S), horizon + 0.01 * S, S - 0.01 * S))
+                t = (fy - horizon) / max(1.0, S - horizon)
+                f = 0.45 + 0.55 * t
+                h = NEAR_HEIGHT[cat] * sc * f * rng.uniform(0.8, 1.2)
+            # same_comp: the same drawing copied (same component, flip and warp), only the size differs
+            sub = np.random.default_rng(comp_rng_seed) if same_comp else rng
+            d = _draw_component(cat, h, sub, lib, sc)
+            hh, ww = d.region.shape
+            best = None
+            for attempt in range(6):
+                if flying:
+                    fx = rng.uniform(0.03, 0.97) * S
+                    fy_ = rng.uniform(0.02 * S, max(0.05 * S, sky_bottom)) + hh
+                    if cluster and anchors.get(cat + "_fly"):
+                        ax, ay = anchors[cat + "_fly"][-1]
+                        fx = ax + rng.choice([-1, 1]) * rng.uniform(0.6, 2.0) * ww
+                        fy_ = ay + rng.normal(0, hh)
+                    fy_use = float(np.clip(fy_, hh, S))
+                else:
+                    if cluster and anchors.get(cat):
+                        ax, ay = anchors[cat][-1]
+                        fx = ax + rng.choice([-1, 1]) * rng.uniform(0.5, 1.3) * ww
+                    else:
+                        fx = rng.uniform(0.02, 0.98) * S
+                    fy_use = fy
+                fx = float(np.clip(fx, ww * 0.3, S - ww * 0.3))
+                box = (int(fx - ww / 2), int(fy_use - hh), int(fx + ww / 2), int(fy_use))
+                ov = max([_overlap_frac(box, b) for b in ground_boxes], default=0.0)
+                if best is None or ov < best[0]:
+                    best = (ov, fx, fy_use, box)
+                if ov < (0.35 if cat != "grass" else 0.15):
+                    break
+            ov, fx, fy_use, box = best
+            if ov > 0.7 and cat in ("grass", "bird", "butterfly", "star"):
+                continue
+            ground_boxes.append(box)
+            key = 10.0 + fy_use / S if not flying else 2.5 + rng.random() * 0.4
+            items.append(place(cat, d, fx, fy_use, key))
+            anchors.setdefault(cat + ("_fly" if flying else ""), []).append((fx, fy_use))
+
+    items.sort(key=lambda it: it.order_key)
+    return _resolve(items, S)
+
+
+def _resolve(items: list[_Item], S: int) -> Scene:
+    """Occlusion: later items' regions erase earlier inks; drop tiny leftovers and recompute."""
+    min_ink = max(8, int(MIN_VISIBLE_INK * (S / 750.0) ** 2))
+    clipped = []
+    for it in items:  # clip crops to the canvas
+        x0, y0, x1, y1 = it.box()
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(S, x1), min(S, y1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        sl = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+        ink, reg = it.ink[sl], it.region[sl]
+        if ink.sum() < min_ink:
+            continue
+        clipped.append((it.category, ink, reg, cx0, cy0))
+    while True:
+        owner = np.zeros((S, S), np.int16)
+        for i, (_, ink, reg, x, y) in enumerate(clipped):
+            h, w = ink.shape
+            win = owner[y:y + h, x:x + w]
+            win[reg] = 0
+            win[ink] = i + 1
+        counts = np.bincount(owner.ravel(), minlength=len(clipped) + 1)[1:]
+        keep = counts >= min_ink
+        if keep.all():
+            break
+        clipped = [c for c, k in zip(clipped, keep) if k]
+    covered = np.zeros((S, S), bool)
+    objects: list[PlacedObject] = []
+    for i in range(len(clipped) - 1, -1, -1):
+        cat, ink, reg, x, y = clipped[i]
+        h, w = reg.shape
+        full = np.zeros((S, S), bool)
+        full[y:y + h, x:x + w] = reg
+        vis_reg = full & ~covered
+        covered |= full
+        vis_ink = owner == (i + 1)
+        ys, xs = np.nonzero(vis_ink)
+        bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        objects.append(PlacedObject(cat, vis_ink, vis_reg, bbox))
+    objects.reverse()
+    drawing = np.full((S, S, 3), 255, np.uint8)
+    drawing[owner > 0] = 0
+    return Scene(drawing, objects)

@@ -1,0 +1,168 @@
+"""GRM-Net shapes, target assignment, weights I/O and the predictor's cache, with the tiny model."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from grmnet.config import GRMNetConfig, tiny_config
+from grmnet.errors import ExpressionError, ImageError, NoWeightsError, WeightsError
+from grmnet.masks import decode_rle, encode_rle
+from grmnet.modeling.grmnet import GRMNet
+from grmnet.prediction import Predictor, label_instances
+from grmnet.testing import make_tiny_weights
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    return make_tiny_weights(tmp_path_factory.mktemp("tiny"))
+
+
+def _targets(n_pairs, s, with_box=True):
+    out = []
+    for i in range(n_pairs):
+        if with_box and i % 2 == 0:
+            masks = torch.zeros(1, s, s, dtype=torch.uint8)
+            masks[0, 20:80, 30:100] = 1
+            out.append({"boxes": torch.tensor([[30.0, 20.0, 100.0, 80.0]]), "labels": torch.tensor([7]),
+                        "masks": masks})
+        else:  # a no-target expression: everything is background
+            out.append({"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.long),
+                        "masks": torch.zeros(0, s, s, dtype=torch.uint8)})
+    return out
+
+
+@pytest.mark.parametrize("overrides", [{}, {"num_references": 0}, {"reference_mode": "distance", "reference_dim": 3},
+                                       {"absolute_position": False}])
+def test_shapes_through_the_whole_model(overrides):
+    cfg = tiny_config()
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    torch.manual_seed(0)
+    model = GRMNet(cfg, vocab_size=20)
+    s = cfg.input_size
+    images = torch.rand(2, 3, s, s)
+    tokens = torch.randint(2, 20, (4, cfg.max_words))
+    lengths = torch.tensor([3, 15, 1, 6])
+    pair_image = torch.tensor([0, 0, 1, 1])
+    losses = model.train()(images, [(s, s), (s, s - 40)], pair_image, tokens, lengths, _targets(4, s))
+    assert set(losses) == {"loss_rpn_objectness", "loss_rpn_box", "loss_classifier", "loss_box_reg", "loss_mask"}
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    assert model.language.embedding.weight.grad is not None
+    with torch.no_grad():
+        out = model.eval()(images, [(s, s), (s, s)], torch.tensor([0, 1]), tokens[:2], lengths[:2])
+    assert len(out) == 2
+    for o in out:
+        n = len(o["boxes"])
+        assert o["boxes"].shape == (n, 4) and o["scores"].shape == (n,) and o["masks"].shape == (n, 1, 28, 28)
+
+
+def test_rpn_targets_are_the_referred_instances_only():
+    """An anchor lying exactly on a non-referred object is a negative: only targets are positives."""
+    cfg = tiny_config()
+    model = GRMNet(cfg, vocab_size=10)
+    referred = torch.tensor([[32.0, 32.0, 96.0, 96.0]])
+    other = torch.tensor([[140.0, 140.0, 204.0, 204.0]])   # another object, not referred
+    anchors = [torch.cat([referred, other])]
+    labels, _ = model.rpn.assign_targets_to_anchors(anchors, [{"boxes": referred}])
+    assert labels[0].tolist() == [1.0, 0.0]
+    labels, _ = model.rpn.assign_targets_to_anchors(anchors, [{"boxes": torch.zeros(0, 4)}])
+    assert labels[0].tolist() == [0.0, 0.0]
+
+
+def test_rle_round_trip():
+    rng = np.random.default_rng(0)
+    mask = rng.random((37, 53)) > 0.7
+    rle = encode_rle(mask)
+    assert rle["size"] == [37, 53] and isinstance(rle["counts"], str)
+    json.dumps(rle)
+    assert np.array_equal(decode_rle(rle), mask)
+
+
+def test_predictor_caches_backbone_features(tiny_weights):
+    p = Predictor(tiny_weights, threshold=0.0)
+    img = np.full((120, 160), 255, np.uint8)
+    img[30:35, 20:120] = 0
+    r = p.predict(img, ["the two sheep", "the tree on the left"])
+    assert p.backbone_runs == 1
+    p.predict(img.copy(), ["the sun"])
+    assert p.backbone_runs == 1            # same content: cache hit
+    img[0, 0] = 0
+    p.predict(img, ["the sun"])
+    assert p.backbone_runs == 2
+    assert r["width"] == 160 and r["height"] == 120 and len(r["results"]) == 2
+    assert r["results"][0]["expression"] == "the two sheep"
+
+
+def test_predictor_normalises_image_modes(tiny_weights, tmp_path):
+    p = Predictor(tiny_weights)
+    base = np.full((64, 80), 255, np.uint8)
+    base[10:20, 10:70] = 0
+    for mode in ("L", "RGB", "RGBA", "P", "I;16", "1"):
+        im = Image.fromarray(base).convert(mode) if mode != "I;16" else Image.fromarray(base.astype(np.uint16) * 257)
+        path = tmp_path / f"x_{mode.replace(';', '')}.png"
+        im.save(path)
+        r = p.predict(path, ["the tree"])
+        assert (r["width"], r["height"]) == (80, 64)
+
+
+def test_bad_expressions_and_images(tiny_weights, tmp_path):
+    p = Predictor(tiny_weights)
+    img = np.full((64, 64), 255, np.uint8)
+    with pytest.raises(ExpressionError, match="empty"):
+        p.predict(img, ["   "])
+    with pytest.raises(ExpressionError, match="known"):
+        p.predict(img, ["zebra giraffe"])
+    assert p.predict(img, ["the zebra tree"])["results"][0]["unknown_words"] == ["zebra"]
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ImageError, match="not a readable image"):
+        p.predict(bad, ["the tree"])
+    with pytest.raises(ImageError, match="empty"):
+        p.predict(np.zeros((0, 10), np.uint8), ["the tree"])
+
+
+def test_corrupt_and_mismatched_weights(tiny_weights, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for f in tiny_weights.parent.iterdir():
+        (corrupt / f.name).write_bytes(f.read_bytes())
+    (corrupt / "model.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(WeightsError, match="corrupt"):
+        Predictor(corrupt)
+    mismatched = tmp_path / "mismatched"
+    mismatched.mkdir()
+    for f in tiny_weights.parent.iterdir():
+        (mismatched / f.name).write_bytes(f.read_bytes())
+    cfg = tiny_config()
+    cfg.fpn_channels = 48
+    cfg.save(mismatched / "config.json")
+    with pytest.raises(WeightsError, match="does not match"):
+        Predictor(mismatched)
+    with pytest.raises(NoWeightsError):
+        Predictor(tmp_path / "nothing-here")
+    pickled = tmp_path / "model.pt"
+    pickled.write_bytes(b"x")
+    with pytest.raises(WeightsError, match="safetensors"):
+        Predictor(pickled)
+
+
+def test_config_round_trip_and_unknown_fields(tmp_path):
+    cfg = GRMNetConfig(num_references=5, reference_mode="distance")
+    cfg.save(tmp_path / "c.json")
+    assert GRMNetConfig.load(tmp_path / "c.json") == cfg
+    (tmp_path / "bad.json").write_text(json.dumps({"num_refs": 3}))
+    with pytest.raises(WeightsError, match="unknown fields"):
+        GRMNetConfig.load(tmp_path / "bad.json")
+
+
+def test_instances_indexed_per_category_left_to_right():
+    inst = [{"category": "sheep", "bbox": [300, 0, 5, 5], "score": 0.9},
+            {"category": "sheep", "bbox": [100, 0, 5, 5], "score": 0.8},
+            {"category": "people", "bbox": [500, 0, 5, 5], "score": 0.7}]
+    label_instances(inst)
+    assert {i["label"] for i in inst} == {"sheep 1", "sheep 2", "person 1"}
+    assert next(i for i in inst if i["bbox"][0] == 100)["label"] == "sheep 1"
