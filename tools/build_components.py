@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Build the clip-art component library of the synthetic scene generator (maintainer script).
+
+Run by hand, never at install time::
+
+    pip install -e .[build]          # resvg-py, build-time only
+    python tools/build_components.py            # writes resources/components/
+    python tools/build_components.py --review   # also writes tools/.icon-packages/review.png
+
+It `npm pack`s open-licensed Iconify icon sets into the git-ignored ``tools/.icon-packages/``,
+checks each set's licence (permissive / CC-BY / Apache / MIT / ISC only: no NC, no SA),
+picks the icons of the reviewed list ``PICKS`` below, rasterises them with resvg
+(RGBA, 256 px on the long side, cropped to the drawn content) and writes, per component,
+``<category>/<set>__<icon>.png`` and ``.svg`` plus ``manifest.json`` and ``ATTRIBUTION.md``.
+
+Each set has a *style* telling the line-art renderer (grmnet/data/render.py) how to turn
+the raster into strokes: ``color`` (colour emoji: silhouette outline + colour boundaries),
+``silhouette`` (one-colour filled glyph: outline of the alpha, holes included) or
+``stroke`` (line icon: the alpha already is the line; rendered with thin strokes here).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PKG_DIR = REPO / "tools" / ".icon-packages"
+OUT_DIR = REPO / "resources" / "components"
+LONG_SIDE = 256
+
+# set prefix -> renderer style
+SETS: dict[str, str] = {
+    "noto": "color",
+    "noto-v1": "color",
+    "twemoji": "color",
+    "fluent-emoji-flat": "color",
+    "emojione": "color",
+    "fxemoji": "color",
+    "streamline-emojis": "color",
+    "fluent-emoji-high-contrast": "silhouette",
+    "emojione-monotone": "silhouette",
+    "game-icons": "silhouette",
+    "mdi": "silhouette",
+    "fa6-solid": "silhouette",
+    "healthicons": "silhouette",
+    "ph": "silhouette",
+    "material-symbols": "silhouette",
+    "tabler": "stroke",
+    "lucide": "stroke",
+    "icon-park-outline": "stroke",
+}
+# Licences we accept (SPDX). Anything else (NC, SA, unknown) makes the build fail for that set.
+OK_LICENCES = {"MIT", "Apache-2.0", "ISC", "CC-BY-3.0", "CC-BY-4.0", "OFL-1.1"}
+
+# Stroke icons are drawn with this stroke width (in 256-px raster pixels) instead of their own.
+STROKE_PX = 3.0
+
+E7 = ("noto", "noto-v1", "twemoji", "fluent-emoji-flat", "emojione", "fxemoji", "streamline-emojis")
+EMO = ("noto", "noto-v1", "twemoji", "fluent-emoji-flat", "emojione")
+
+
+def _emoji(name: str, sets=EMO, hc: bool = True, mono: bool = False) -> list[tuple[str, str]]:
+    out = [(s, name) for s in sets]
+    if hc:
+        out.append(("fluent-emoji-high-contrast", name))
+    if mono:
+        out.append(("emojione-monotone", name))
+    return out
+
+
+# Reviewed picks: category -> [(set, icon name)]. Reviewed on the contact sheet docs/components.png;
+# icons that do not read as their category in a line drawing were removed.
+PICKS: dict[str, list[tuple[str, str]]] = {
+    "house": _emoji("house", mono=True) + _emoji("house-with-garden", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("noto", "hut"), ("game-icons", "house"), ("game-icons", "family-house"), ("game-icons", "wood-cabin"),
+       ("game-icons", "barn"), ("mdi", "home"), ("mdi", "home-modern"), ("mdi", "barn"), ("tabler", "home"),
+       ("icon-park-outline", "home"), ("lucide", "house")],
+    "bus": _emoji("bus", mono=True) + _emoji("oncoming-bus", ("noto", "twemoji"), hc=False)
+    + [("fxemoji", "bus"), ("mdi", "bus-side"), ("mdi", "bus-school"), ("mdi", "bus-double-decker"),
+       ("game-icons", "bus"), ("tabler", "bus"), ("icon-park-outline", "bus"), ("fa6-solid", "bus")],
+    "truck": _emoji("delivery-truck", mono=True) + _emoji("pickup-truck", ("noto", "twemoji", "fluent-emoji-flat"))
+    + _emoji("articulated-lorry", ("noto", "twemoji"), hc=False)
+    + [("mdi", "truck"), ("mdi", "dump-truck"), ("mdi", "truck-flatbed"), ("mdi", "tanker-truck"),
+       ("game-icons", "truck"), ("game-icons", "tow-truck"), ("tabler", "truck"), ("fa6-solid", "truck")],
+    "car": _emoji("automobile", E7, mono=True) + _emoji("taxi", ("noto", "twemoji"), hc=False)
+    + [("mdi", "car-side"), ("mdi", "car-hatchback"), ("mdi", "car-estate"), ("mdi", "car-convertible"),
+       ("mdi", "car-sports"), ("game-icons", "city-car"), ("tabler", "car"), ("fa6-solid", "car-side")],
+    "bench": [("mdi", "bench"), ("mdi", "bench-back"), ("game-icons", "park-bench"), ("ph", "park"),
+              ("material-symbols", "chair-umbrella")],
+    "chair": [("noto", "chair"), ("twemoji", "chair"), ("fluent-emoji-flat", "chair"),
+              ("fluent-emoji-high-contrast", "chair"), ("game-icons", "wooden-chair"), ("game-icons", "rocking-chair"),
+              ("game-icons", "director-chair"), ("mdi", "chair-school"), ("tabler", "chair-director"),
+              ("tabler", "rocking-chair"), ("lucide", "rocking-chair"), ("icon-park-outline", "chair"),
+              ("fa6-solid", "chair"), ("ph", "chair")],
+    "tree": _emoji("deciduous-tree", E7, mono=True) + _emoji("evergreen-tree", EMO, mono=True)
+    + [("noto", "leafless-tree"), ("game-icons", "oak"), ("game-icons", "pine-tree"), ("game-icons", "fruit-tree"),
+       ("game-icons", "willow-tree"), ("game-icons", "holy-oak"), ("mdi", "tree"), ("mdi", "pine-tree"),
+       ("icon-park-outline", "tree"), ("ph", "tree"), ("ph", "tree-evergreen"), ("tabler", "tree"), ("lucide", "tree-deciduous"),
+       ("lucide", "tree-pine")],
+    "people": _emoji("person-walking", E7[:-1], mono=True) + _emoji("person-standing", ("noto", "twemoji", "fluent-emoji-flat"))
+    + _emoji("woman-walking", ("noto", "twemoji", "fluent-emoji-flat", "noto-v1")) + _emoji("man-standing", ("noto", "twemoji"), hc=False)
+    + _emoji("woman-standing", ("noto", "twemoji"), hc=False) + _emoji("person-running", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("streamline-emojis", "man-walking-1"), ("streamline-emojis", "woman-walking-1"),
+       ("streamline-emojis", "man-running-1"), ("mdi", "human-male"), ("mdi", "human-female"), ("mdi", "walk"),
+       ("mdi", "human-greeting"), ("mdi", "human-handsup"), ("mdi", "human-child"), ("game-icons", "person"),
+       ("game-icons", "walk"), ("fa6-solid", "person"), ("fa6-solid", "person-walking"), ("fa6-solid", "child"),
+       ("fa6-solid", "person-running"), ("healthicons", "man"), ("healthicons", "woman"), ("ph", "person-simple-walk"),
+       ("tabler", "walk"), ("lucide", "person-standing")],
+    "horse": _emoji("horse", E7, mono=True) + [("mdi", "horse"), ("mdi", "horse-variant"), ("ph", "horse"),
+                                               ("fa6-solid", "horse"), ("tabler", "horse")],
+    "cow": _emoji("cow", E7, mono=True) + _emoji("ox", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + _emoji("water-buffalo", ("noto", "twemoji"), hc=False)
+    + [("mdi", "cow"), ("game-icons", "cow"), ("game-icons", "bull"), ("ph", "cow"), ("fa6-solid", "cow"),
+       ("healthicons", "animal-cow")],
+    "sheep": _emoji("ewe", EMO, mono=True) + _emoji("ram", ("noto", "twemoji", "fluent-emoji-flat", "emojione"))
+    + [("fxemoji", "sheep"), ("fxemoji", "ram"), ("mdi", "sheep"), ("game-icons", "sheep"), ("game-icons", "ram")],
+    "pig": _emoji("pig", E7[:-1], mono=True) + _emoji("boar", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("mdi", "pig"), ("mdi", "pig-variant"), ("game-icons", "pig"), ("game-icons", "boar"), ("healthicons", "animal-pig"),
+       ("icon-park-outline", "pig")],
+    "cat": _emoji("cat", E7, mono=True) + _emoji("black-cat", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("mdi", "cat"), ("game-icons", "cat"), ("ph", "cat"), ("fa6-solid", "cat"), ("tabler", "cat"), ("lucide", "cat"),
+       ("icon-park-outline", "cat")],
+    "dog": _emoji("dog", E7, mono=True) + _emoji("poodle", ("noto", "twemoji", "fluent-emoji-flat", "emojione"))
+    + _emoji("guide-dog", ("noto", "twemoji"), hc=False)
+    + [("mdi", "dog"), ("mdi", "dog-side"), ("game-icons", "sitting-dog"), ("game-icons", "jumping-dog"),
+       ("game-icons", "sniffing-dog"), ("fa6-solid", "dog"), ("ph", "dog"), ("tabler", "dog"), ("lucide", "dog")],
+    "chicken": _emoji("rooster", E7[:-1], mono=True) + _emoji("chicken", ("noto", "twemoji", "fluent-emoji-flat", "emojione", "fxemoji"))
+    + _emoji("baby-chick", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("game-icons", "chicken"), ("game-icons", "rooster"), ("healthicons", "animal-chicken")],
+    "duck": _emoji("duck", ("noto", "noto-v1", "twemoji", "fluent-emoji-flat", "emojione"), mono=True)
+    + _emoji("goose", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("mdi", "duck"), ("game-icons", "duck"), ("game-icons", "plastic-duck"), ("icon-park-outline", "duck")],
+    "rabbit": _emoji("rabbit", E7, mono=True)
+    + [("mdi", "rabbit"), ("mdi", "rabbit-variant"), ("game-icons", "rabbit"), ("ph", "rabbit"), ("lucide", "rabbit"),
+       ("icon-park-outline", "rabbit")],
+    "bird": _emoji("bird", E7[:-1], mono=True) + _emoji("dove", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + _emoji("black-bird", ("noto", "twemoji"), hc=False)
+    + [("streamline-emojis", "bird-1"), ("streamline-emojis", "bird-2"), ("mdi", "bird"), ("game-icons", "dove"),
+       ("game-icons", "swallow"), ("game-icons", "hummingbird"), ("ph", "bird"), ("lucide", "bird"),
+       ("icon-park-outline", "bird")],
+    "butterfly": _emoji("butterfly", ("noto", "noto-v1", "twemoji", "fluent-emoji-flat", "emojione"), mono=True)
+    + [("noto", "monarch-butterfly"), ("mdi", "butterfly"), ("mdi", "butterfly-outline"), ("game-icons", "butterfly"),
+       ("ph", "butterfly"), ("tabler", "butterfly"), ("icon-park-outline", "butterfly")],
+    "cloud": _emoji("cloud", E7[:-1], mono=True)
+    + [("mdi", "cloud"), ("mdi", "cloud-outline"), ("game-icons", "fluffy-cloud"), ("ph", "cloud"), ("tabler", "cloud"),
+       ("lucide", "cloud"), ("fa6-solid", "cloud")],
+    "sun": _emoji("sun", ("noto", "noto-v1", "twemoji", "fluent-emoji-flat", "emojione"), mono=True)
+    + _emoji("sun-with-face", ("noto", "twemoji", "fluent-emoji-flat", "emojione"), hc=False)
+    + [("mdi", "white-balance-sunny"), ("mdi", "weather-sunny"), ("game-icons", "sun"), ("ph", "sun"), ("tabler", "sun"),
+       ("lucide", "sun"), ("fa6-solid", "sun")],
+    "moon": _emoji("crescent-moon", EMO, mono=True)
+    + _emoji("first-quarter-moon-face", ("noto", "twemoji", "fluent-emoji-flat"), hc=False)
+    + [("mdi", "moon-waning-crescent"), ("game-icons", "moon"), ("ph", "moon"), ("tabler", "moon"), ("lucide", "moon"),
+       ("fa6-solid", "moon")],
+    "star": _emoji("star", E7[:-1], mono=True) + _emoji("glowing-star", ("noto", "twemoji"), hc=False)
+    + [("mdi", "star"), ("mdi", "star-outline"), ("game-icons", "flat-star"), ("ph", "star"), ("tabler", "star"),
+       ("lucide", "star"), ("fa6-solid", "star")],
+}
+
+# Removed after looking at the contact sheet (kept here so a rebuild does not bring them back).
+REJECTED: set[tuple[str, str]] = {
+    ("mdi", "home-modern"), ("emojione", "delivery-truck"), ("emojione-monotone", "delivery-truck"),
+    ("game-icons", "park-bench"), ("ph", "park"), ("material-symbols", "chair-umbrella"), ("mdi", "chair-school"),
+    ("game-icons", "holy-oak"), ("mdi", "human-child"), ("mdi", "horse-variant"), ("ph", "horse"), ("mdi", "cow"),
+    ("game-icons", "bull"), ("ph", "cow"), ("game-icons", "ram"), ("mdi", "sheep"), ("fxemoji", "pig"),
+    ("noto", "boar"), ("twemoji", "boar"), ("fluent-emoji-flat", "boar"), ("mdi", "pig"), ("game-icons", "boar"),
+    ("icon-park-outline", "pig"), ("emojione", "cat"), ("fxemoji", "cat"), ("emojione-monotone", "cat"),
+    ("mdi", "cat"), ("ph", "cat"), ("tabler", "cat"), ("lucide", "cat"), ("icon-park-outline", "cat"),
+    ("noto-v1", "dog"), ("emojione", "dog"), ("fxemoji", "dog"), ("emojione-monotone", "dog"), ("mdi", "dog"),
+    ("game-icons", "jumping-dog"), ("game-icons", "sniffing-dog"), ("ph", "dog"), ("tabler", "dog"), ("lucide", "dog"),
+    ("noto", "chicken"), ("twemoji", "chicken"), ("fluent-emoji-flat", "chicken"), ("fxemoji", "chicken"),
+    ("fluent-emoji-high-contrast", "chicken"), ("mdi", "rabbit-variant"), ("ph", "rabbit"),
+    ("icon-park-outline", "rabbit"), ("fxemoji", "bird"), ("streamline-emojis", "bird-1"), ("game-icons", "swallow"),
+    ("game-icons", "butterfly"), ("game-icons", "fluffy-cloud"), ("game-icons", "moon"), ("game-icons", "flat-star"),
+}
+
+
+def _pkg_root(prefix: str) -> Path:
+    """npm pack @iconify-json/<prefix> (once) and return the extracted package folder."""
+    PKG_DIR.mkdir(parents=True, exist_ok=True)
+    dest = PKG_DIR / "x" / prefix
+    if (dest / "package" / "icons.json").exists():
+        return dest / "package"
+    tgz = sorted(PKG_DIR.glob(f"iconify-json-{prefix}-[0-9]*.tgz"))
+    if not tgz:
+        subprocess.run(["npm", "pack", "--silent", f"@iconify-json/{prefix}"], cwd=PKG_DIR, check=True,
+                       stdout=subprocess.DEVNULL)
+        tgz = sorted(PKG_DIR.glob(f"iconify-json-{prefix}-[0-9]*.tgz"))
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tgz[-1]) as tf:
+        tf.extractall(dest, filter="data")
+    return dest / "package"
+
+
+class IconSet:
+    def __init__(self, prefix: str):
+        root = _pkg_root(prefix)
+        self.prefix = prefix
+        self.data = json.loads((root / "icons.json").read_text())
+        self.info = json.loads((root / "info.json").read_text())
+        self.version = json.loads((root / "package.json").read_text()).get("version", "")
+        lic = self.info.get("license", {})
+        self.licence = lic.get("spdx", "")
+        self.licence_url = lic.get("url", "")
+        self.author = self.info.get("author", {}).get("name", "")
+        self.author_url = self.info.get("author", {}).get("url", "")
+        if self.licence not in OK_LICENCES:
+            raise SystemExit(f"{prefix}: licence {self.licence!r} is not on the accepted list")
+
+    def svg(self, name: str) -> str | None:
+        icons, aliases = self.data["icons"], self.data.get("aliases", {})
+        hflip = False
+        seen = 0
+        while name not in icons:
+            if name not in aliases or seen > 8:
+                return None
+            hflip ^= bool(aliases[name].get("hFlip"))
+            name = aliases[name]["parent"]
+            seen += 1
+        ic = icons[name]
+        hflip ^= bool(ic.get("hFlip"))
+        w = ic.get("width", self.data.get("width", 16))
+        h = ic.get("height", self.data.get("height", 16))
+        left, top = ic.get("left", self.data.get("left", 0)), ic.get("top", self.data.get("top", 0))
+        body = ic["body"].replace("currentColor", "#000")
+        if SETS[self.prefix] == "stroke":
+            sw = STROKE_PX * max(w, h) / LONG_SIDE
+            body = re.sub(r'stroke-width="[0-9.]+"', f'stroke-width="{sw:.3f}"', body)
+            if "stroke-width" not in body:
+                body = f'<g stroke-width="{sw:.3f}">{body}</g>'
+        if hflip:
+            body = f'<g transform="translate({2 * left + w} 0) scale(-1 1)">{body}</g>'
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+                f'viewBox="{left} {top} {w} {h}" width="{w}" height="{h}">{body}</svg>')
+
+
+def rasterise(svg: str):
+    """RGBA uint8 array, LONG_SIDE px on the long side of the drawn content (cropped, 2 px margin)."""
+    import numpy as np
+    import resvg_py
+    from PIL import Image
+
+    def render(zoom_w: int) -> np.ndarray:
+        png = resvg_py.svg_to_bytes(svg_string=svg, width=zoom_w)
+        return np.array(Image.open(io.BytesIO(bytes(png))).convert("RGBA"))
+
+    m = re.search(r'viewBox="([-0-9.]+) ([-0-9.]+) ([0-9.]+) ([0-9.]+)"', svg)
+    w, h = float(m.group(3)), float(m.group(4))
+    a = render(1024)
+    ys, xs = np.nonzero(a[..., 3] > 8)
+    if len(xs) == 0:
+        return None
+    ext = max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) / 1024.0 * w  # content extent in svg units
+    width = int(round((LONG_SIDE - 4) * w / ext))
+    a = render(width)
+    ys, xs = np.nonzero(a[..., 3] > 8)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = a[y0:y1, x0:x1]
+    out = np.zeros((crop.shape[0] + 4, crop.shape[1] + 4, 4), np.uint8)
+    out[2:-2, 2:-2] = crop
+    return out
+
+
+def contact_sheet_raw(entries: list[dict], root: Path, out: Path, cell: int = 96) -> None:
+    """Review sheet of the raw rasters, labelled (for choosing PICKS)."""
+    import cv2
+    import numpy as np
+    cols = 16
+    rows = (len(entries) + cols - 1) // cols
+    sheet = np.full((rows * (cell + 14), cols * cell, 3), 255, np.uint8)
+    for i, e in enumerate(entries):
+        a = cv2.imread(str(root / e["file"]), cv2.IMREAD_UNCHANGED)
+        a = cv2.cvtColor(a, cv2.COLOR_BGRA2RGBA)
+        s = (cell - 8) / max(a.shape[:2])
+        a = cv2.resize(a, (max(1, int(a.shape[1] * s)), max(1, int(a.shape[0] * s))), interpolation=cv2.INTER_AREA)
+        al = a[..., 3:4] / 255.0
+        rgb = (a[..., :3] * al + 255 * (1 - al)).astype(np.uint8)
+        r, c = divmod(i, cols)
+        y, x = r * (cell + 14), c * cell
+        sheet[y + 4:y + 4 + rgb.shape[0], x + 4:x + 4 + rgb.shape[1]] = rgb
+        cv2.putText(sheet, f"{i}", (x + 2, y + cell + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 255), 1)
+    cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT_DIR)
+    ap.add_argument("--review", action="store_true", help="also write a numbered raw review sheet")
+    args = ap.parse_args()
+    import cv2
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*/*"):
+        old.unlink()
+    sets: dict[str, IconSet] = {}
+    manifest: list[dict] = []
+    missing = []
+    for cat, picks in PICKS.items():
+        (out / cat).mkdir(exist_ok=True)
+        seen = set()
+        for prefix, name in picks:
+            if (prefix, name) in REJECTED or (prefix, name) in seen:
+                continue
+            seen.add((prefix, name))
+            if prefix not in SETS:
+                missing.append(f"{prefix}:{name} (set not configured)")
+                continue
+            if prefix not in sets:
+                sets[prefix] = IconSet(prefix)
+            st = sets[prefix]
+            svg = st.svg(name)
+            if svg is None:
+                missing.append(f"{prefix}:{name}")
+                continue
+            rgba = rasterise(svg)
+            if rgba is None:
+                missing.append(f"{prefix}:{name} (empty)")
+                continue
+            stem = f"{cat}/{prefix}__{name}"
+            (out / f"{stem}.svg").write_text(svg)
+            cv2.imwrite(str(out / f"{stem}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA),
+                        [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            manifest.append({
+                "file": f"{stem}.png", "svg": f"{stem}.svg", "category": cat, "set": prefix, "icon": name,
+                "style": SETS[prefix], "licence": st.licence, "licence_url": st.licence_url,
+                "author": st.author, "author_url": st.author_url, "package": f"@iconify-json/{prefix}@{st.version}",
+            })
+    (out / "manifest.json").write_text(json.dumps({"long_side": LONG_SIDE, "components": manifest}, indent=1))
+    lines = ["# Component library attribution", "",
+             "Clip-art icons used by the synthetic scene generator (`grmnet synth`), rasterised from the SVGs of "
+             "the Iconify JSON packages listed below (`tools/build_components.py`). Icons were cropped, "
+             "rasterised and, for line icons, re-stroked; the generator turns them into line drawings. "
+             "Each file keeps its original licence:", "",
+             "| set | package | author | licence | icons |", "|---|---|---|---|---|"]
+    for prefix, st in sorted(sets.items()):
+        n = sum(1 for m in manifest if m["set"] == prefix)
+        lines.append(f"| {prefix} | @iconify-json/{prefix}@{st.version} | [{st.author}]({st.author_url}) | "
+                     f"[{st.licence}]({st.licence_url}) | {n} |")
+    lines += ["", "Per-file source set, icon name and licence: `manifest.json`."]
+    (out / "ATTRIBUTION.md").write_text("\n".join(lines) + "\n")
+    if missing:
+        print("missing:", ", ".join(missing), file=sys.stderr)
+    print(json.dumps({"components": len(manifest), "sets": len(sets)}))
+    if args.review:
+        contact_sheet_raw(manifest, out, PKG_DIR / "review.png")
+        for i, m in enumerate(manifest):
+            print(i, m["category"], m["set"], m["icon"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
