@@ -64,9 +64,9 @@ def coco_ap(gt_anns: list[dict], dt_anns: list[dict], img_ids: list[int], sizes:
         return {"AP": float("nan"), "AP50": float("nan"), "AP75": float("nan")}
     ids = set(img_ids)
     gt = {"images": [{"id": i, "height": sizes[i][0], "width": sizes[i][1]} for i in img_ids],
-          "annotations": [a for a in gt_anns if a["image_id"] in ids],
+          "annotations": [dict(a) for a in gt_anns if a["image_id"] in ids],
           "categories": [{"id": 1, "name": "referred"}]}
-    dts = [a for a in dt_anns if a["image_id"] in ids]
+    dts = [dict(a) for a in dt_anns if a["image_id"] in ids]   # loadRes writes into its input
     if not gt["annotations"]:
         return {"AP": float("nan"), "AP50": float("nan"), "AP75": float("nan")}
     with contextlib.redirect_stdout(io.StringIO()):
