@@ -95,6 +95,42 @@ def warp(img: np.ndarray, rng: np.random.Generator, amp: float, cells: int = 5, 
     return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
+def skeleton(mask: np.ndarray, max_iter: int = 60) -> np.ndarray:
+    """Zhang-Suen thinning of a bool mask (vectorised numpy): 1-px wide, connected centre lines."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    for _ in range(max_iter):
+        changed = False
+        for step in (0, 1):
+            p2, p3, p4 = img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:]
+            p5, p6, p7 = img[2:, 2:], img[2:, 1:-1], img[2:, :-2]
+            p8, p9 = img[1:-1, :-2], img[:-2, :-2]
+            c = img[1:-1, 1:-1]
+            nb = [p2, p3, p4, p5, p6, p7, p8, p9]
+            b = sum(x.astype(np.int16) for x in nb)
+            a = sum(((nb[i] == 0) & (nb[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
+            if step == 0:
+                cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                cond = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            rm = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & cond
+            if rm.any():
+                c[rm] = 0
+                changed = True
+        if not changed:
+            break
+    return img[1:-1, 1:-1] > 0
+
+
+def _to_width(lines: np.ndarray, width: int) -> np.ndarray:
+    """Line-like structures (bool) -> their centre lines drawn ``width`` px wide (lines already thinner stay)."""
+    if not lines.any():
+        return lines
+    dt = cv2.distanceTransform(lines.astype(np.uint8), cv2.DIST_L2, 3)
+    if float(dt.max()) * 2.0 <= width + 1:
+        return lines
+    return thicken(skeleton(lines), width)
+
+
 def _remove_specks(edges: np.ndarray, min_px: int) -> np.ndarray:
     if min_px <= 1:
         return edges
@@ -146,21 +182,23 @@ def render_component(rgba: np.ndarray, style: str, height: float, rng: np.random
     m8 = mask.astype(np.uint8)
     # Thin parts of a glyph (lines of outline-style icons, dark contour lines of emoji) are strokes
     # already: keep them as ink. Only thick parts are replaced by their outline.
-    d_thin = max(5, 2 * stroke + 1)
+    d_thin = max(5, 2 * stroke + 1, int(0.1 * long_side) | 1)
     if style == "color":
         a = alpha[..., None].astype(np.float32) / 255.0
         rgb = (img[..., :3].astype(np.float32) * a + 255.0 * (1 - a)).astype(np.uint8)
         lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         dark = ((lum < 90) & mask).astype(np.uint8)
     else:
-        dark = m8
+        # A solid glyph (small holes only) is outlined; a line-art glyph (outline drawing of big
+        # enclosed areas: high-contrast/monotone emoji) has its thin lines traced as centre lines.
+        solid_frac = m8.sum() / max(1, fill_holes(mask).sum())
+        dark = m8 if solid_frac < 0.72 else np.zeros_like(m8)
     thin = (dark - cv2.morphologyEx(dark, cv2.MORPH_OPEN, _disk(d_thin))) > 0
     thin = _remove_specks(thin, 4)
-    solid = m8 if style != "color" else m8
-    outline = solid - cv2.erode(solid, np.ones((3, 3), np.uint8))
+    thin_lines = _to_width(thin, stroke)
+    outline = m8 - cv2.erode(m8, np.ones((3, 3), np.uint8))
     edges = outline > 0
-    if style != "color":
-        edges &= ~(cv2.dilate(thin.astype(np.uint8), _disk(3)) > 0)  # the line itself replaces its two sides
+    edges &= ~(cv2.dilate(thin.astype(np.uint8), _disk(3)) > 0)  # a line replaces its own two sides
     fill = None
     if style == "color":
         if detail is None:
@@ -178,7 +216,7 @@ def render_component(rgba: np.ndarray, style: str, height: float, rng: np.random
             dk = (lum < 60) & mask
             if dk.mean() < 0.3:
                 fill = dk
-    ink = thicken(edges, stroke) | thin
+    ink = thicken(edges, stroke) | thin_lines
     if fill is not None:
         ink |= fill
     region = fill_holes(mask | ink)

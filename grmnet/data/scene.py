@@ -125,12 +125,13 @@ COUNTS = {
 }
 # Height in px (750 canvas) of a ground object standing at the bottom edge (nearest); far = ~45 %.
 NEAR_HEIGHT = {
-    "house": 330, "bus": 170, "truck": 160, "car": 115, "bench": 90, "chair": 115, "tree": 330, "people": 215,
-    "horse": 185, "cow": 150, "sheep": 105, "pig": 90, "cat": 85, "dog": 100, "chicken": 90, "duck": 85,
-    "rabbit": 85, "bird": 60, "butterfly": 55, "grass": 60,
+    "house": 380, "bus": 200, "truck": 190, "car": 140, "bench": 110, "chair": 130, "tree": 360, "people": 250,
+    "horse": 210, "cow": 175, "sheep": 125, "pig": 110, "cat": 105, "dog": 125, "chicken": 105, "duck": 100,
+    "rabbit": 100, "bird": 70, "butterfly": 60, "grass": 70,
 }
-SKY_HEIGHT = {"sun": (95, 160), "moon": (65, 120), "cloud": (55, 110), "star": (22, 50), "bird": (28, 60),
-              "butterfly": (30, 55)}
+FAR_SCALE = 0.5  # size at the horizon relative to the bottom edge
+SKY_HEIGHT = {"sun": (105, 170), "moon": (75, 130), "cloud": (65, 120), "star": (25, 55), "bird": (35, 70),
+              "butterfly": (35, 60)}
 MAX_OBJECTS = 20
 
 
@@ -148,8 +149,10 @@ class _Item:
 
 
 def _draw_component(category: str, height: float, rng: np.random.Generator, lib: ComponentLibrary,
-                    scale: float) -> render.Drawn:
-    stroke = render.sample_stroke_width(rng, scale)
+                    scale: float, base_stroke: int) -> render.Drawn:
+    # one sketcher per scene: the stroke width varies a little around the scene's own
+    stroke = int(np.clip(base_stroke + rng.choice([-1, 0, 0, 0, 0, 1]), 1, 6))
+    stroke = max(1, int(round(stroke * scale)))
     if category == "grass":
         return render.grass_tuft(height * rng.uniform(1.2, 2.0), rng, stroke)
     if category == "bench" and (not lib.has("bench") or rng.random() < 0.5):
@@ -199,6 +202,7 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
     S = size
     sc = S / 750.0
     horizon = rng.uniform(0.27, 0.5) * S
+    base_stroke = render.sample_stroke_width(rng)
     counts = _counts(rng)
     items: list[_Item] = []
     ground_boxes: list[tuple[int, int, int, int]] = []
@@ -215,7 +219,7 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
         for i in range(counts.get(cat, 0)):
             lo, hi = SKY_HEIGHT[cat]
             h = rng.uniform(lo, hi) * sc
-            d = _draw_component(cat, h, rng, lib, sc)
+            d = _draw_component(cat, h, rng, lib, sc, base_stroke)
             hh, ww = d.region.shape
             if cat in ("sun", "moon"):
                 fx = (rng.uniform(0.02, 0.25) if rng.random() < 0.5 else rng.uniform(0.75, 0.98)) * S
@@ -231,7 +235,7 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
 
     # ---- road (lies flat on the ground: drawn before every ground object)
     if counts.get("road"):
-        d, x0, y0 = render.road(S, horizon, rng, render.sample_stroke_width(rng, sc))
+        d, x0, y0 = render.road(S, horizon, rng, max(1, int(round(base_stroke * sc))))
         items.append(_Item("road", d.ink, d.region, x0, y0, 3.0))
 
     # ---- birds and butterflies: mostly flying (sky), else on the ground
@@ -241,7 +245,7 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
     # houses first so that they get room near the horizon
     ground_cats.sort(key=lambda c: 0 if c == "house" else 1)
     for cat in ground_cats:
-        same_comp = rng.random() < 0.45  # sketchers often copy one drawing
+        same_comp = rng.random() < 0.3  # sketchers often copy one drawing
         comp_rng_seed = int(rng.integers(1 << 31))
         cluster = rng.random() < 0.65
         for i in range(counts[cat]):
@@ -260,14 +264,15 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
                     ax, ay = anchors[cat][-1]
                     fy = float(np.clip(ay + rng.normal(0, 0.06 * S), horizon + 0.01 * S, S - 0.01 * S))
                 t = (fy - horizon) / max(1.0, S - horizon)
-                f = 0.45 + 0.55 * t
+                f = FAR_SCALE + (1 - FAR_SCALE) * t
                 h = NEAR_HEIGHT[cat] * sc * f * rng.uniform(0.8, 1.2)
             # same_comp: the same drawing copied (same component, flip and warp), only the size differs
             sub = np.random.default_rng(comp_rng_seed) if same_comp else rng
-            d = _draw_component(cat, h, sub, lib, sc)
+            d = _draw_component(cat, h, sub, lib, sc, base_stroke)
             hh, ww = d.region.shape
             best = None
-            for attempt in range(6):
+            inside = rng.random() < 0.9  # sketchers rarely cut objects at the border
+            for attempt in range(10):
                 if flying:
                     fx = rng.uniform(0.03, 0.97) * S
                     fy_ = rng.uniform(0.02 * S, max(0.05 * S, sky_bottom)) + hh
@@ -277,18 +282,21 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
                         fy_ = ay + rng.normal(0, hh)
                     fy_use = float(np.clip(fy_, hh, S))
                 else:
-                    if cluster and anchors.get(cat):
-                        ax, ay = anchors[cat][-1]
-                        fx = ax + rng.choice([-1, 1]) * rng.uniform(0.5, 1.3) * ww
+                    if cluster and anchors.get(cat) and attempt < 6:
+                        ax, ay = anchors[cat][int(rng.integers(len(anchors[cat])))]
+                        fx = ax + rng.choice([-1, 1]) * rng.uniform(0.6, 1.4) * ww
                     else:
                         fx = rng.uniform(0.02, 0.98) * S
                     fy_use = fy
-                fx = float(np.clip(fx, ww * 0.3, S - ww * 0.3))
+                lo_x = ww * (0.5 if inside else 0.3)
+                fx = float(np.clip(fx, lo_x, max(lo_x, S - lo_x)))
+                if inside:
+                    fy_use = float(max(fy_use, hh + 2))
                 box = (int(fx - ww / 2), int(fy_use - hh), int(fx + ww / 2), int(fy_use))
                 ov = max([_overlap_frac(box, b) for b in ground_boxes], default=0.0)
                 if best is None or ov < best[0]:
                     best = (ov, fx, fy_use, box)
-                if ov < (0.35 if cat != "grass" else 0.15):
+                if ov < (0.2 if cat != "grass" else 0.1):
                     break
             ov, fx, fy_use, box = best
             if ov > 0.7 and cat in ("grass", "bird", "butterfly", "star"):
