@@ -113,9 +113,9 @@ PRESENCE = {
 _MANY = ([1, 2, 3, 4, 5], [0.38, 0.27, 0.17, 0.1, 0.08])
 _FEW = ([1, 2, 3], [0.65, 0.25, 0.10])
 COUNTS = {
-    "tree": ([1, 2, 3, 4, 5, 6, 7], [0.25, 0.24, 0.2, 0.13, 0.09, 0.05, 0.04]),
-    "cloud": ([1, 2, 3, 4], [0.3, 0.35, 0.25, 0.1]),
-    "grass": ([1, 2, 3, 4, 5, 6], [0.25, 0.22, 0.2, 0.15, 0.1, 0.08]),
+    "tree": ([1, 2, 3, 4, 5, 6, 7], [0.2, 0.22, 0.2, 0.15, 0.1, 0.07, 0.06]),
+    "cloud": ([1, 2, 3, 4], [0.25, 0.35, 0.28, 0.12]),
+    "grass": ([1, 2, 3, 4, 5, 6], [0.2, 0.2, 0.2, 0.17, 0.13, 0.1]),
     "star": ([1, 2, 3, 4, 5, 6], [0.2, 0.2, 0.2, 0.15, 0.15, 0.1]),
     "sheep": _MANY, "chicken": _MANY, "duck": _MANY, "bird": _MANY, "people": ([1, 2, 3, 4], [0.45, 0.3, 0.15, 0.1]),
     "cow": _FEW, "horse": _FEW, "pig": _FEW, "rabbit": _FEW, "cat": _FEW, "dog": _FEW, "butterfly": _FEW,
@@ -125,10 +125,13 @@ COUNTS = {
 }
 # Height in px (750 canvas) of a ground object standing at the bottom edge (nearest); far = ~45 %.
 NEAR_HEIGHT = {
-    "house": 380, "bus": 200, "truck": 190, "car": 140, "bench": 110, "chair": 130, "tree": 360, "people": 250,
+    "house": 380, "bus": 200, "truck": 190, "car": 140, "bench": 95, "chair": 130, "tree": 360, "people": 250,
     "horse": 210, "cow": 175, "sheep": 125, "pig": 110, "cat": 105, "dog": 125, "chicken": 105, "duck": 100,
     "rabbit": 100, "bird": 70, "butterfly": 60, "grass": 70,
 }
+# Widest a ground object may be at the bottom edge (scaled like the height): wide icons stay plausible.
+NEAR_MAX_WIDTH = {"bench": 230, "car": 270, "bus": 340, "truck": 320, "house": 400, "cow": 260, "horse": 260,
+                  "chair": 150}
 FAR_SCALE = 0.5  # size at the horizon relative to the bottom edge
 SKY_HEIGHT = {"sun": (105, 170), "moon": (75, 130), "cloud": (65, 120), "star": (25, 55), "bird": (35, 70),
               "butterfly": (35, 60)}
@@ -149,7 +152,7 @@ class _Item:
 
 
 def _draw_component(category: str, height: float, rng: np.random.Generator, lib: ComponentLibrary,
-                    scale: float, base_stroke: int) -> render.Drawn:
+                    scale: float, base_stroke: int, max_width: float | None = None) -> render.Drawn:
     # one sketcher per scene: the stroke width varies a little around the scene's own
     stroke = int(np.clip(base_stroke + rng.choice([-1, 0, 0, 0, 0, 1]), 1, 6))
     stroke = max(1, int(round(stroke * scale)))
@@ -160,7 +163,7 @@ def _draw_component(category: str, height: float, rng: np.random.Generator, lib:
     e = lib.pick(category, rng)
     if e is None:
         return render.procedural(category, height, rng, stroke)
-    max_w = 0.7 * 750 * scale
+    max_w = 0.7 * 750 * scale if max_width is None else max_width
     return render.render_component(lib.raster(e), e.get("style", "color"), height, rng, stroke=stroke,
                                    max_width=max_w)
 
@@ -180,7 +183,7 @@ def _counts(rng: np.random.Generator) -> dict[str, int]:
         total -= 1
         if n[c] == 0:
             del n[c]
-    while total < 3:
+    while total < 5:
         c = ["tree", "grass", "cloud", "people", "house"][int(rng.integers(5))]
         n[c] = n.get(c, 0) + 1
         total += 1
@@ -268,7 +271,8 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
                 h = NEAR_HEIGHT[cat] * sc * f * rng.uniform(0.8, 1.2)
             # same_comp: the same drawing copied (same component, flip and warp), only the size differs
             sub = np.random.default_rng(comp_rng_seed) if same_comp else rng
-            d = _draw_component(cat, h, sub, lib, sc, base_stroke)
+            mw = None if flying or cat not in NEAR_MAX_WIDTH else NEAR_MAX_WIDTH[cat] * sc * f * rng.uniform(0.85, 1.15)
+            d = _draw_component(cat, h, sub, lib, sc, base_stroke, mw)
             hh, ww = d.region.shape
             best = None
             inside = rng.random() < 0.9  # sketchers rarely cut objects at the border
