@@ -194,7 +194,10 @@ def _pkg_root(prefix: str) -> Path:
         tgz = sorted(PKG_DIR.glob(f"iconify-json-{prefix}-[0-9]*.tgz"))
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tgz[-1]) as tf:
-        tf.extractall(dest, filter="data")
+        try:
+            tf.extractall(dest, filter="data")
+        except TypeError:  # Python without extraction filters
+            tf.extractall(dest)
     return dest / "package"
 
 
