@@ -1,0 +1,65 @@
+"""Figure of predictions (labelled instance overlays) on real and synthetic sketches -> docs/predictions.png.
+
+usage: python tools/prediction_figure.py [--weights W] [--out docs/predictions.png]
+Real sketches are read from ../shared/data (non-commercial: the figure is documentation of evaluation, the
+images are not shipped as data); synthetic ones are made by the data engine on a seed of no split.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from grmnet.data.scene import compose_scene
+from grmnet.data.sketchyscene import read_sentences
+from grmnet.imaging import to_grey
+from grmnet.prediction import Predictor
+from grmnet.visualize import draw_overlay
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "data" / "sketchyscene_samples"
+
+
+def panels(predictor: Predictor) -> list[Image.Image]:
+    out = []
+    if REAL.is_dir():
+        sentences = read_sentences(REAL / "sentence_instance_test.json")
+        for key in sorted(sentences)[:3]:
+            grey = to_grey(REAL / "test" / "DRAWING_GT" / f"L0_sample{key}.png")
+            for expression in list(sentences[key])[:2]:
+                res = predictor.predict(grey, [expression])["results"][0]
+                out.append(draw_overlay(grey, res["instances"], title=f"real {key}: {expression}"))
+    for seed in (7001, 7002, 7003):
+        scene = compose_scene(np.random.default_rng(seed))
+        grey = to_grey(scene.drawing)
+        cats = [o.category for o in scene.objects]
+        common = max(set(cats), key=cats.count)
+        from grmnet.data.categories import plural, singular
+        for expression in (f"the {plural(common)}" if cats.count(common) > 1 else f"the {singular(common)}",
+                           f"the {singular(cats[0])} on the left"):
+            if predictor.unknown_words(expression):
+                continue
+            res = predictor.predict(grey, [expression])["results"][0]
+            out.append(draw_overlay(grey, res["instances"], title=f"synthetic: {expression}"))
+    return out
+
+
+def grid(images: list[Image.Image], cols: int = 4, cell: int = 360) -> Image.Image:
+    rows = (len(images) + cols - 1) // cols
+    sheet = Image.new("RGB", (cols * cell, rows * cell), "white")
+    for i, im in enumerate(images):
+        im = im.copy()
+        im.thumbnail((cell - 4, cell - 4))
+        sheet.paste(im, ((i % cols) * cell + 2, (i // cols) * cell + 2))
+    return sheet
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "predictions.png"))
+    a = ap.parse_args()
+    grid(panels(Predictor(a.weights))).save(a.out, optimize=True)
+    print(a.out)
