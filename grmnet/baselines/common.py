@@ -1,0 +1,236 @@
+"""What the two baselines share: their config, weights on disk and the Predictor-like engine around them.
+
+Weights use the main model's layout (`model.safetensors` + `config.json` + `vocab.txt` in a run directory,
+never pickle). `config.json` of a baseline is a `BaselineConfig`: the method name, the baseline's own fields and,
+under "model", a full `GRMNetConfig` whose backbone / language / RPN / RoI fields build the baseline's parts,
+so that a baseline and GRM-Net trained from the same config share the backbone family, input size and budget.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from grmnet.config import GRMNetConfig
+from grmnet.errors import NoWeightsError, WeightsError
+from grmnet.imaging import ModelInput, ink_mask, model_input, to_grey
+from grmnet.modeling.language import Vocabulary
+from grmnet.prediction import Predictor, resolve_device
+from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, _atomic, resolve_weights
+
+METHODS = ("two-stage", "binary")
+
+
+@dataclass
+class BaselineConfig:
+    method: str = "binary"               # "two-stage" | "binary"
+    seg_channels: int = 64               # width of the language-conditioned binary segmentation decoder
+    mask_threshold: float = 0.5          # per-pixel probability above which a pixel is "referred"
+    min_overlap: float = 0.5             # two-stage: |instance ∩ binary| / |instance| needed to be returned
+    stage1_detections: int = 50          # two-stage: instances kept by the language-free segmenter
+    dice_weight: float = 1.0             # binary loss = BCE + dice_weight * dice
+    model: GRMNetConfig = field(default_factory=GRMNetConfig)
+
+    def to_json(self) -> str:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
+        data["model"] = dataclasses.asdict(self.model)
+        return json.dumps(data, indent=2)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BaselineConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise WeightsError(f"baseline config has unknown fields {unknown}")
+        kwargs = dict(data)
+        kwargs["model"] = GRMNetConfig.from_dict(data.get("model", {}))
+        cfg = cls(**kwargs)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path, method: str | None = None) -> "BaselineConfig":
+        """A baseline config, or a plain GRM-Net config (its shared fields; baseline fields at defaults)."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise WeightsError(f"cannot read config {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise WeightsError(f"config {path} is not a JSON object")
+        if "method" not in data:
+            data = {"model": data}
+            if method:
+                data["method"] = method
+        return cls.from_dict(data)
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise WeightsError(f"baseline method must be one of {METHODS}, not {self.method!r}")
+        if not 0.0 < self.min_overlap <= 1.0:
+            raise WeightsError("min_overlap must lie in (0, 1]")
+        if not 0.0 < self.mask_threshold < 1.0:
+            raise WeightsError("mask_threshold must lie in (0, 1)")
+        self.model.validate()
+
+
+# ---- weights ------------------------------------------------------------------------------------------
+
+def save_baseline(model: torch.nn.Module, cfg: BaselineConfig, vocab: Vocabulary, out: str | os.PathLike,
+                  metadata: dict | None = None) -> Path:
+    """out/model.safetensors + config.json + vocab.txt, each written atomically."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = model.module if hasattr(model, "module") else model
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"format": "grmnet-baseline", "method": cfg.method, **{k: str(v) for k, v in (metadata or {}).items()}}
+    _atomic(out / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata=meta))
+    _atomic(out / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
+    _atomic(out / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
+    return out / WEIGHTS_NAME
+
+
+def read_baseline_files(path, method: str | None = None) -> tuple[BaselineConfig, Vocabulary, dict, Path]:
+    """config, vocabulary and raw state dict of baseline weights (run dir or .safetensors)."""
+    if path is None:
+        raise NoWeightsError(f"the {method or 'baseline'} method has no shipped weights; train one with "
+                             f"`grmnet train-baseline --method {method or 'METHOD'} --data DATA --out RUN` "
+                             "and pass --weights RUN")
+    weights = resolve_weights(path)
+    folder = weights.parent if (weights.parent / CONFIG_NAME).is_file() else weights.parent.parent
+    try:
+        data = json.loads((folder / CONFIG_NAME).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{weights}: config.json is missing or unreadable beside the weights ({exc})") from exc
+    if not isinstance(data, dict) or "method" not in data:
+        raise WeightsError(f"{weights}: these are GRM-Net weights, not a baseline's (use --method grmnet)")
+    cfg = BaselineConfig.from_dict(data)
+    if method is not None and cfg.method != method:
+        raise WeightsError(f"{weights}: these are {cfg.method} baseline weights, not {method} "
+                           f"(use --method {cfg.method})")
+    try:
+        vocab = Vocabulary.from_lines((folder / VOCAB_NAME).read_text().splitlines())
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{weights}: bad or missing vocabulary: {exc}") from exc
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{weights}: corrupt or unreadable safetensors file ({exc})") from exc
+    return cfg, vocab, state, weights
+
+
+def load_state_strict(model: torch.nn.Module, state: dict, source) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                           for what, keys in (("missing", missing), ("unexpected", unexpected),
+                                              ("wrong shape", wrong)) if keys)
+        raise WeightsError(f"{source} does not match its config/vocabulary ({detail})")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+
+# ---- engine -------------------------------------------------------------------------------------------
+
+@dataclass
+class BaselineSketch:
+    """Everything about one sketch that does not depend on the expression (cached per sketch)."""
+    grey: np.ndarray                  # [H, W] uint8
+    ink: np.ndarray                   # [H, W] bool
+    inputs: ModelInput
+    features: list[torch.Tensor]      # image half of the binary segmenter's fusion, per FPN level
+    detections: list[dict] | None = None   # two-stage: stage-1 instances (language-free)
+
+
+class BaselineEngine:
+    """Predictor-like engine: `encode`, `predict_sketch`, `predict`, `threshold`, `vocabulary`, ...
+
+    Subclasses set `method`, build their model in `_build` and implement `_encode_features` and
+    `predict_sketch`. `predict` and `check_expression` are the Predictor's own, so the output and the error
+    messages are the same as GRM-Net's.
+    """
+
+    method = ""
+
+    def __init__(self, weights=None, device: str | None = "cpu", threshold: float | None = None,
+                 cache_size: int = 4):
+        self.device = resolve_device(device)
+        self.bcfg, self.vocab, state, self.weights_path = read_baseline_files(weights, self.method)
+        self.cfg = self.bcfg.model
+        self.model = self._build(self.bcfg, len(self.vocab))
+        load_state_strict(self.model, state, self.weights_path)
+        self.model.to(self.device).eval()
+        self.threshold = self.cfg.score_threshold if threshold is None else float(threshold)
+        self._cache: OrderedDict[str, BaselineSketch] = OrderedDict()
+        self.cache_size = cache_size
+        self.backbone_runs = 0
+        self.last_stages_ms: dict[str, float] = {}
+
+    def _build(self, cfg: BaselineConfig, vocab_size: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    # ---- vocabulary -------------------------------------------------------------------------------
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        return self.vocab.known_words
+
+    def unknown_words(self, expression: str) -> list[str]:
+        return self.vocab.unknown_words(expression)
+
+    check_expression = Predictor.check_expression
+    predict = Predictor.predict
+
+    # ---- images -----------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def encode(self, image) -> BaselineSketch:
+        grey = to_grey(image)
+        key = hashlib.blake2b(grey.tobytes(), digest_size=16).hexdigest() + str(grey.shape)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        inputs = model_input(grey, self.cfg.input_size)
+        sketch = BaselineSketch(grey, ink_mask(grey, self.cfg.ink_threshold), inputs, [])
+        self._encode_features(sketch)
+        self.backbone_runs += 1
+        self._cache[key] = sketch
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return sketch
+
+    def _encode_features(self, sketch: BaselineSketch) -> None:
+        raise NotImplementedError
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    # ---- the language-conditioned binary mask, shared by both methods --------------------------------
+    @torch.inference_mode()
+    def referred_probability(self, sketch: BaselineSketch, expression: str) -> np.ndarray:
+        """Per-pixel probability [H, W] (float32, original resolution) that the expression refers to it."""
+        tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
+        logits = self.model.matcher.refer(sketch.features, tokens.to(self.device), lengths.to(self.device))
+        return probability_map(logits[0, 0], sketch.inputs)
+
+
+def probability_map(logits: torch.Tensor, inputs: ModelInput) -> np.ndarray:
+    """logits [h, w] over the padded square input -> sigmoid probabilities at the original resolution."""
+    s = inputs.tensor.shape[-1]
+    up = F.interpolate(logits[None, None].float(), size=(s, s), mode="bilinear", align_corners=False)
+    nh, nw = inputs.size
+    crop = up[..., :nh, :nw]
+    full = F.interpolate(crop, size=inputs.original_size, mode="bilinear", align_corners=False)
+    return full[0, 0].sigmoid().cpu().numpy()
