@@ -1,4 +1,4 @@
-"""`grmnet` command line: synth, data-stats, train, evaluate, predict, bench.
+"""`grmnet` command line: synth, data-stats, train, train-baseline, evaluate, predict, bench.
 
 Each subcommand lives in the module that owns the concept; this file only wires argparse.
 Imports are lazy so `grmnet --help` is instant.
@@ -41,6 +41,21 @@ def _train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: __import__("grmnet.training", fromlist=["run_train"]).run_train(a))
 
 
+def _train_baseline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-baseline", help="train a comparison method (two-stage or binary)")
+    p.add_argument("--method", required=True, choices=["two-stage", "binary"])
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--config", default=None, help="JSON config: a baseline's or GRM-Net's (shared fields)")
+    p.add_argument("--iters", type=int, default=None, help="iterations per trained stage")
+    p.add_argument("--matcher", default=None, help="two-stage: take stage 2 from this trained binary run")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--workers", type=int, default=None)
+    p.set_defaults(func=lambda a: __import__("grmnet.baselines.train",
+                                             fromlist=["run_train_baseline"]).run_train_baseline(a))
+
+
 def _evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="COCO mask AP of referred instances (paper protocol)")
     p.add_argument("--data", required=True)
@@ -81,7 +96,7 @@ def _bench(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grmnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_synth, _data_stats, _train, _evaluate, _predict, _bench):
+    for add in (_synth, _data_stats, _train, _train_baseline, _evaluate, _predict, _bench):
         add(sub)
     return parser
 
