@@ -23,12 +23,14 @@ class GRMNetConfig:
     # --- backbone + FPN ----------------------------------------------------------------------------
     backbone: str = "mobilenet_v3_large"   # or resnet18 / resnet50 / resnet101 (GPU runs)
     fpn_channels: int = 64
+    norm: str = "group"              # group (from scratch, small batches) or batch
     # --- language model ----------------------------------------------------------------------------
     max_words: int = 15              # LSTM time steps
     word_dim: int = 128
     lstm_hidden: int = 128           # per direction
     bidirectional: bool = True
     lang_dim: int = 128              # sentence feature fused into RPN and RoI heads
+    gated_fusion: bool = False       # add FiLM-style channel gating to the paper's concat fusion
     # --- fused RPN ("rough filtering") -------------------------------------------------------------
     anchor_sizes: tuple[tuple[int, ...], ...] = ((20, 32), (48, 72), (96, 144), (200, 300))
     aspect_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)

@@ -83,7 +83,7 @@ def model_input(grey: np.ndarray, input_size: int) -> ModelInput:
     h, w = grey.shape
     scale = input_size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    ink = torch.as_tensor(grey, dtype=torch.float32).div_(255.0).neg_().add_(1.0)[None, None]   # ink = 1
+    ink = torch.from_numpy(grey.astype(np.float32)).div_(255.0).neg_().add_(1.0)[None, None]   # ink = 1
     # area averaging keeps thin strokes visible when shrinking (bilinear would drop 1-px lines)
     resized = F.interpolate(ink, size=(nh, nw), mode="area" if scale < 1 else "bilinear", align_corners=None if scale < 1 else False)
     padded = torch.zeros((1, 1, input_size, input_size))

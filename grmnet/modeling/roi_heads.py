@@ -41,15 +41,23 @@ class RoIContext(nn.Module):
 
 
 class FusedFeature(nn.Module):
-    """concat(RoI feature [R, C, s, s], tiled context [R, D]) -> 1x1 conv -> ReLU, computed as conv + bias."""
+    """concat(RoI feature [R, C, s, s], tiled context [R, D]) -> 1x1 conv -> ReLU, computed as conv + bias.
 
-    def __init__(self, channels: int, context_dim: int):
+    With `gated`, the context also scales each channel (FiLM): the same concat term plus a multiplicative one,
+    which lets "is this the referred one?" be decided per channel rather than by thresholds on sums.
+    """
+
+    def __init__(self, channels: int, context_dim: int, gated: bool = False):
         super().__init__()
         self.conv = nn.Conv2d(channels, channels, 1)
         self.context = nn.Linear(context_dim, channels, bias=False)
+        self.gate = nn.Linear(context_dim, channels) if gated else None
 
     def forward(self, roi_features: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.conv(roi_features) + self.context(context)[:, :, None, None])
+        x = self.conv(roi_features)
+        if self.gate is not None:
+            x = x * (1 + torch.tanh(self.gate(context)))[:, :, None, None]
+        return torch.relu(x + self.context(context)[:, :, None, None])
 
 
 class SlimMaskHead(nn.Sequential):
@@ -84,8 +92,8 @@ class FusedRoIHeads(RoIHeads):
         self.cfg = cfg
         self.box_context = RoIContext(cfg, 128)
         self.mask_context = RoIContext(cfg, 128)
-        self.box_fusion = FusedFeature(c, 128)
-        self.mask_fusion = FusedFeature(c, 128)
+        self.box_fusion = FusedFeature(c, 128, gated=cfg.gated_fusion)
+        self.mask_fusion = FusedFeature(c, 128, gated=cfg.gated_fusion)
 
     def context_inputs(self, boxes: list[torch.Tensor], rpn_boxes: list[torch.Tensor],
                        rpn_scores: list[torch.Tensor], image_size: tuple[int, int]

@@ -20,15 +20,19 @@ class SentenceFusion(nn.Module):
     image_part: [B, C, H, W] -> [B, C, H, W];  fuse: ([P, C, H, W], sentence [P, L]) -> [P, C, H, W]
     """
 
-    def __init__(self, channels: int, lang_dim: int):
+    def __init__(self, channels: int, lang_dim: int, gated: bool = False):
         super().__init__()
         self.image_conv = nn.Conv2d(channels, channels, 1)
         self.sentence_linear = nn.Linear(lang_dim, channels, bias=False)
+        # optional FiLM-style channel scaling on top of the concat term (see roi_heads.FusedFeature)
+        self.sentence_gate = nn.Linear(lang_dim, channels) if gated else None
 
     def image_part(self, feature: torch.Tensor) -> torch.Tensor:
         return self.image_conv(feature)
 
     def fuse(self, image_part: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
+        if self.sentence_gate is not None:
+            image_part = image_part * (1 + torch.tanh(self.sentence_gate(sentence)))[:, :, None, None]
         return torch.relu(image_part + self.sentence_linear(sentence)[:, :, None, None])
 
 
@@ -44,7 +48,7 @@ class FusedRPN(RegionProposalNetwork):
                          pre_nms_top_n={"training": cfg.rpn_pre_nms_top_n_train, "testing": cfg.rpn_pre_nms_top_n_test},
                          post_nms_top_n={"training": cfg.rpn_post_nms_top_n_train, "testing": cfg.rpn_post_nms_top_n_test},
                          nms_thresh=cfg.rpn_nms_thresh)
-        self.fusion = nn.ModuleDict({str(i): SentenceFusion(cfg.fpn_channels, cfg.lang_dim)
+        self.fusion = nn.ModuleDict({str(i): SentenceFusion(cfg.fpn_channels, cfg.lang_dim, cfg.gated_fusion)
                                      for i in range(len(cfg.anchor_sizes))})
 
     def image_parts(self, features: "OrderedDict[str, torch.Tensor]") -> list[torch.Tensor]:
