@@ -170,7 +170,11 @@ def run_summary(name: str, args) -> dict:
         out["iters"] = steps
         out["images_seen"] = sum(state.get("images_seen", {}).values()) if state else None
         out["pairs_seen"] = sum(state.get("pairs_seen", {}).values()) if state else None
-        out["seconds"] = sum(state.get("seconds", {}).values()) if state else None
+        # process wall-clock of the study's training calls; stage 2 of two-stage is the binary run's network
+        out["seconds"] = study.get("train_seconds")
+        if name == "two-stage" and state.get("matcher_from") and out["seconds"] is not None:
+            binary = _read_json(args.out / "binary" / "study.json") or {}
+            out["seconds"] += binary.get("train_seconds", 0.0)
     else:
         step = state.get("step")
         out["iters"] = step
