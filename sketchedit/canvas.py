@@ -59,7 +59,7 @@ class LayerItem(QGraphicsPixmapItem):
         self.outline.setPen(pen)
         self.outline.setRect(QRectF(-2, -2, w + 4, h + 4))
         self.outline.setVisible(selected)
-        self.tag.setText(str(layer.index) if not selected else layer.label + (" 🔒" if layer.locked else ""))
+        self.tag.setText(str(layer.index) if not selected else layer.label + (" (locked)" if layer.locked else ""))
         self.tag.setBrush(QBrush(Qt.GlobalColor.white))
         text_rect = self.tag.boundingRect()
         self.tag_box.setRect(text_rect.adjusted(-3, -1, 3, 1))

@@ -200,7 +200,7 @@ class SketchDocument(QObject):
         self.revision = 0
         self._uids = itertools.count(1)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.state_changed.emit())
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.undo_stack.indexChanged.connect(self._on_edit)
 
     # ----------------------------------------------------------------- queries
@@ -332,6 +332,9 @@ class SketchDocument(QObject):
         """After loading layers with stored uids, make sure new ones do not collide."""
         top = max(list(uids), default=0)
         self._uids = itertools.count(top + 1)
+
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self.state_changed.emit()
 
     def _on_edit(self, _index: int) -> None:
         self.changed.emit()

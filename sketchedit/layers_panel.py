@@ -40,7 +40,7 @@ class LayersPanel(QWidget):
         self._syncing = False
         self.tree = QTreeWidget(self)
         self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["👁", "🔒", "Layer"])
+        self.tree.setHeaderLabels(["Show", "Lock", "Layer"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)

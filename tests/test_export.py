@@ -267,18 +267,3 @@ def test_zero_size_image(tmp_path):
                      + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     with pytest.raises(ImageError, match="empty.png"):
         load_sketch(path)
-
-
-@pytest.mark.slow
-def test_huge_image_is_downscaled_with_a_notice(tmp_path):
-    from PIL import ImageDraw
-
-    path = tmp_path / "huge.png"
-    img = Image.new("1", (20000, 20000), 1)
-    ImageDraw.Draw(img).line((0, 0, 19999, 19999), fill=0, width=60)
-    img.save(path)
-    del img
-    rgb, notice = load_sketch(path)
-    assert rgb.shape == (4096, 4096, 3)
-    assert "20000x20000" in notice and "downscaled" in notice
-    assert rgb[2048, 2048].max() < 128, "the stroke survives downscaling"
