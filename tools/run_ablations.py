@@ -202,7 +202,7 @@ def budget_lines(args, summaries: list[dict]) -> list[str]:
         f"AdamW lr {cfg.lr:g}, warm-up {cfg.warmup_iters}, cosine decay, seed {args.seed}; backbone "
         f"{cfg.backbone} + FPN {cfg.fpn_channels} ch from scratch; device `{device}`.",
         f"- **Data:** `{args.data}`, {scenes if scenes is not None else '?'} training scenes; evaluation on split "
-        f"`{args.split}`: {ev.get('pairs', '?')} (image, expression) pairs on {ev.get('images', '?')} images"
+        f"`{args.split}`: {ev.get('pairs', '?')} (image, expression) pairs on {ev.get('images', '?')} image(s)"
         + (f" (first {args.eval_limit} pairs only)" if args.eval_limit else "")
         + f", ink-mask COCO AP (paper protocol), threshold {ev.get('threshold', '?')} for exact selection.",
     ]
@@ -228,12 +228,15 @@ def verdict(summaries: list[dict], winner: str, what: str) -> str:
     if len(done) < len(summaries):
         missing = ", ".join(s["name"] for s in summaries if s not in done)
         return f"Not all rows are evaluated yet (missing: {missing}); no verdict."
-    best = max(done, key=lambda s: s["metrics"]["AP"])
     ap = {s["name"]: s["metrics"]["AP"] for s in done}
-    if best["name"] == winner or ap[winner] >= best["metrics"]["AP"]:
-        return f"At this budget the claim **holds**: {what} has the best AP ({ap[winner]:.1f})."
-    return (f"At this budget the claim **does not hold**: {best['name']} has the best AP "
-            f"({best['metrics']['AP']:.1f}) against {ap[winner]:.1f} for {what}.")
+    rival = max((n for n in ap if n != winner), key=lambda n: ap[n])
+    if ap[winner] > ap[rival]:
+        return (f"At this budget the claim **holds**: {what} has the best AP ({ap[winner]:.1f}; next: {rival}, "
+                f"{ap[rival]:.1f}).")
+    if ap[winner] == ap[rival]:
+        return f"At this budget the claim is **not decided**: {what} ties with {rival} ({ap[winner]:.1f} AP)."
+    return (f"At this budget the claim **does not hold**: {rival} has a higher AP ({ap[rival]:.1f}) than "
+            f"{what} ({ap[winner]:.1f}).")
 
 
 def command_line(args) -> str:
@@ -297,8 +300,8 @@ def table1_section(args) -> str:
                                         *_train_cells(s)]) + " |")
     lines += ["", "Paper's claim (Table 1): the one-stage GRM-Net beats the two-stage method (59.39 vs 45.97 AP) "
               "and binary referring segmentation (4–27 AP). " + verdict(summaries, FULL, "GRM-Net"),
-              "Binary methods return one merged mask per expression, so they can only match expressions that "
-              "refer to one instance; the paper's 4–27 AP range covers DMN, CMSA, CMPC and CEFNet, which are "
+              "Binary methods return one merged mask per expression, so they can fully match only expressions "
+              "that refer to a single instance; the paper's 4–27 AP range covers DMN, CMSA, CMPC and CEFNet, which are "
               "represented here by one network of that family.", T1_END]
     return "\n".join(lines)
 
