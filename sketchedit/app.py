@@ -1,7 +1,6 @@
 """Starting the desktop app: `python main.py [FILE]`."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -18,16 +17,35 @@ def first_example(folder: Path = EXAMPLES_DIR) -> Path | None:
     return candidates[0] if candidates else None
 
 
+def create_window(path: str | None = None, **window_kwargs):
+    """The main window with ``path`` open, else the autosaved sketch after a crash, else the
+    first example, else an empty canvas. Needs a QApplication."""
+    from sketchedit.mainwindow import MainWindow
+
+    window = MainWindow(**window_kwargs)
+    window.show()
+    if window.offer_recovery():
+        return window
+    if path:
+        window.open_path(path, confirm=False)
+        return window
+    example = first_example()
+    if example is not None and window.open_path(str(example), confirm=False) and example.suffix.lower() == ".ora":
+        window.doc.path = None  # Save must not overwrite the shipped example
+        window._update_title()
+    return window
+
+
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     from PySide6.QtWidgets import QApplication
 
-    from sketchedit.mainwindow import APP_NAME, MainWindow
+    from sketchedit.mainwindow import APP_NAME
 
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName("SketchEdit")
     app.setApplicationName(APP_NAME)
-    window = MainWindow()
+    window = create_window(argv[1] if len(argv) > 1 else None)
     previous_hook = sys.excepthook
 
     def excepthook(exc_type, exc, tb):
@@ -35,15 +53,4 @@ def run(argv: list[str] | None = None) -> int:
         window.report_crash(exc_type, exc, tb)
 
     sys.excepthook = excepthook
-    window.show()
-    if not window.offer_recovery():
-        path = argv[1] if len(argv) > 1 else None
-        if path:
-            window.open_path(path, confirm=False)
-        else:
-            example = first_example()
-            if example is not None:
-                if window.open_path(str(example), confirm=False) and example.suffix.lower() == ".ora":
-                    window.doc.path = None  # Save must not overwrite the shipped example
-                    window._update_title()
     return app.exec()

@@ -6,7 +6,6 @@ import os
 import time
 import traceback
 
-import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QColorDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
@@ -492,6 +491,3 @@ class MainWindow(QMainWindow):
         self.client.shutdown()
         self.discard_recovery()
         event.accept()
-
-    def composite(self) -> np.ndarray:
-        return self.doc.composite()

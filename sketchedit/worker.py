@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from grmnet.errors import GRMNetError, NoWeightsError
 
+_ORPHANED_THREADS: list[QThread] = []
 # (weights, device, threshold) -> an object with the grmnet.prediction.Predictor interface.
 PredictorFactory = Callable[[Any, str, float], Any]
 
@@ -152,7 +153,11 @@ class ModelClient(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> None:
         self.cancel()
         self._thread.quit()
-        self._thread.wait(timeout_ms)
+        if not self._thread.wait(timeout_ms):
+            # Still inside a long model call: destroying a running QThread aborts the process,
+            # so let it finish on its own while the app exits.
+            self._thread.setParent(None)
+            _ORPHANED_THREADS.append(self._thread)
 
     # ------------------------------------------------------------------ slots
     def _on_ready(self, info: ModelInfo) -> None:

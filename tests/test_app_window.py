@@ -455,3 +455,40 @@ def test_first_example_falls_back_when_there_is_none(tmp_path):
     Image.new("RGB", (4, 4), "white").save(tmp_path / "b.png")
     (tmp_path / "README.txt").write_text("not a sketch")
     assert first_example(tmp_path).name == "b.png"
+
+
+def test_start_up_opens_the_given_file_or_an_example(qtbot, tmp_path, dialogs, sketch_path, monkeypatch):
+    from sketchedit import app
+
+    kwargs = dict(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                  predictor_factory=lambda *a: FakePredictor(), recovery_dir=str(tmp_path / "rec"))
+    window = app.create_window(str(sketch_path), **kwargs)
+    qtbot.addWidget(window)
+    assert window.doc.path == str(sketch_path)
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    monkeypatch.setattr(app, "EXAMPLES_DIR", examples)
+    monkeypatch.setattr(app.first_example, "__defaults__", (examples,))
+    empty = app.create_window(None, **kwargs)
+    qtbot.addWidget(empty)
+    assert empty.doc.path is None and empty.doc.layers == []  # no example yet: an empty canvas
+    Image.fromarray(make_test_sketch()).save(examples / "scene_1.png")
+    example = app.create_window(None, **kwargs)
+    qtbot.addWidget(example)
+    assert example.doc.path.endswith("scene_1.png")
+
+
+def test_preferences_round_trip(tmp_path):
+    from sketchedit.preferences import Preferences, PreferencesDialog
+
+    settings = QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat)
+    assert Preferences.load(settings) == Preferences()
+    Preferences("w.safetensors", "cuda", 0.7, 30).save(settings)
+    prefs = Preferences.load(settings)
+    assert prefs == Preferences("w.safetensors", "cuda", 0.7, 30)
+    settings.setValue("model/threshold", "garbage")
+    assert Preferences.load(settings).threshold == 0.5
+    dialog = PreferencesDialog(prefs)
+    dialog.threshold.setValue(0.35)
+    dialog.device.setCurrentText("cpu")
+    assert dialog.preferences() == Preferences("w.safetensors", "cpu", 0.35, 30)
