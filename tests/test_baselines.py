@@ -235,6 +235,7 @@ def tiny_data(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_train_baseline_stagewise_resume_and_matcher_import(tiny_data, tmp_path):
     from grmnet.cli import main
     from grmnet.config import tiny_config

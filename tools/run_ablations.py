@@ -253,6 +253,10 @@ def command_line(args) -> str:
              f"--input-size {args.input_size}", f"--split {args.split}", f"--device {args.device}"]
     if args.eval_limit:
         parts.append(f"--eval-limit {args.eval_limit}")
+    if args.base_config != str(ROOT / "resources/weights/train_config.json"):
+        parts.append(f"--base-config '{_show(args.base_config) if args.base_config else ''}'")
+    if args.seed:
+        parts.append(f"--seed {args.seed}")
     if _show(args.out) != "runs/ablations":
         parts.append(f"--out {_show(args.out)}")
     return " ".join(parts)
