@@ -7,7 +7,7 @@ preview of a stroke or drag, which is replaced by the document's state when the 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QBrush, QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen,
                            QPixmap, QWheelEvent)
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
@@ -34,6 +34,7 @@ class LayerItem(QGraphicsPixmapItem):
     def __init__(self, layer: InstanceLayer):
         super().__init__()
         self.uid = layer.uid
+        self._pixel_key = None
         self.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.setTransformationMode(Qt.TransformationMode.FastTransformation)
         self.outline = QGraphicsRectItem(self)
@@ -48,7 +49,11 @@ class LayerItem(QGraphicsPixmapItem):
         self.update_from(layer, selected=False)
 
     def update_from(self, layer: InstanceLayer, selected: bool) -> None:
-        self.setPixmap(pixmap_of(layer.render_rgba()))
+        # Re-render pixels only when their look changed: selection and moves are frequent.
+        pixel_key = (layer.stroke_color, layer.fill_color, layer.fill_opacity, layer.size)
+        if pixel_key != self._pixel_key:
+            self.setPixmap(pixmap_of(layer.render_rgba()))
+            self._pixel_key = pixel_key
         x, y = layer.position
         self.setPos(x, y)
         self.setVisible(layer.visible)
@@ -99,6 +104,7 @@ class SketchCanvas(QGraphicsView):
         self._drag: tuple[QPointF, dict[int, QPointF]] | None = None
         self._pan: QPointF | None = None
         self._nudge_key = 0
+        self._tablet_pressure: float | None = None
 
     # ------------------------------------------------------------ document
     def set_document(self, doc: SketchDocument) -> None:
@@ -251,6 +257,7 @@ class SketchCanvas(QGraphicsView):
             self.scene().removeItem(self._stroke_item)
             self._stroke_item = None
             points, self._stroke = self._stroke, []
+            self._tablet_pressure = None
             erase = self.tool == "eraser"
             self.doc.paint_stroke(points, self.eraser_width if erase else self.pen_width, erase=erase)
         elif self._drag is not None:
@@ -260,8 +267,22 @@ class SketchCanvas(QGraphicsView):
             if dx or dy:
                 self.doc.move(list(origins), dx, dy)
 
+    def viewportEvent(self, event) -> bool:  # noqa: N802 - Qt API
+        # Remember the stylus pressure, then let Qt turn the tablet event into mouse events
+        # (ignored tablet events are re-sent as mouse events), so one code path draws.
+        if event.type() in (QEvent.Type.TabletPress, QEvent.Type.TabletMove):
+            self._tablet_pressure = float(event.pressure())
+            event.ignore()
+            return False
+        if event.type() == QEvent.Type.TabletRelease:
+            event.ignore()
+            return False
+        return super().viewportEvent(event)
+
     def _pressure(self, event: QMouseEvent) -> float:
-        # Mouse events synthesised from a tablet carry the stylus pressure; a mouse gives 1.
+        if self._tablet_pressure is not None:
+            return min(max(self._tablet_pressure, 0.05), 1.0)
+        # A mouse (or a platform that puts pressure on synthesised events) otherwise.
         try:
             pressure = float(event.points()[0].pressure())
         except (AttributeError, IndexError):

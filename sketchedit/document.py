@@ -244,6 +244,21 @@ class SketchDocument(QObject):
         used = [layer.index for layer in self.layers if layer.category == category]
         return max(used, default=0) + 1
 
+    def layers_overlapping(self, masks: Sequence[np.ndarray]) -> list[int]:
+        """Uids of visible layers whose ink (where it is drawn now) touches any of the
+        full-size masks."""
+        found = []
+        for layer in self.layers:
+            x, y = layer.position
+            h, w = layer.ink_mask.shape
+            x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, self.width), min(y + h, self.height)
+            if not layer.visible or x0 >= x1 or y0 >= y1:
+                continue
+            ink = layer.ink_mask[y0 - y:y1 - y, x0 - x:x1 - x]
+            if any((mask[y0:y1, x0:x1] & ink).any() for mask in masks):
+                found.append(layer.uid)
+        return found
+
     # ---------------------------------------------------------------- selection
     def set_selection(self, uids: Iterable[int]) -> None:
         new = tuple(u for u in uids if self.has_layer(u))

@@ -364,7 +364,11 @@ class MainWindow(QMainWindow):
             return
         uids = self.doc.select_as_layers(instances)
         if not uids:
-            self.show_status(f"“{expression}” refers to instances that are already layers")
+            # Their ink was lifted by an earlier query: select those layers instead.
+            found = self.doc.layers_overlapping([inst.ink_mask for inst in instances])
+            self.doc.set_selection(found)
+            labels = ", ".join(self.doc.layer(u).label for u in found)
+            self.show_status(f"“{expression}” refers to existing layers{': ' + labels if labels else ''}")
             return
         labels = ", ".join(self.doc.layer(u).label for u in uids)
         self.show_status(f"Selected {len(uids)} instance{'s' if len(uids) != 1 else ''}: {labels} ({latency:.0f} ms)")

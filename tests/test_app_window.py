@@ -492,3 +492,39 @@ def test_preferences_round_trip(tmp_path):
     dialog.threshold.setValue(0.35)
     dialog.device.setCurrentText("cpu")
     assert dialog.preferences() == Preferences("w.safetensors", "cpu", 0.35, 30)
+
+
+def test_asking_again_for_lifted_instances_selects_their_layers(qtbot, window):
+    run_query(qtbot, window, "the two sheep", expect_layers=2)
+    first, second = (layer.uid for layer in window.doc.layers)
+    window.doc.move([second], 0, 3)  # the composite changes, the instance is still found
+    window.doc.set_selection(())
+    run_query(qtbot, window, "the one sheep")
+    assert window.doc.selected == (first,) and len(window.doc.layers) == 2
+    assert "existing layers: sheep 1" in window.last_message
+
+
+def test_stylus_pressure_sets_the_stroke_width(qtbot, window):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    stylus = QPointingDevice("test stylus", 7, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                             QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
+    view = window.canvas
+    window.tool_actions["pen"].trigger()
+    window.width_spin.setValue(12)
+
+    def stroke(y, pressure):
+        a, b = view.mapFromScene(20, y), view.mapFromScene(100, y)
+        tablet = QTabletEvent(QEvent.Type.TabletPress, stylus, QPointF(a), QPointF(view.mapToGlobal(a)), pressure,
+                              0, 0, 0, 0, 0, Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                              Qt.MouseButton.LeftButton)
+        QApplication.sendEvent(view.viewport(), tablet)
+        qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=a)
+        qtbot.mouseMove(view.viewport(), b)
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=b)
+        return int((window.doc.base[y - 10:y + 10, 60] < 128).sum())
+
+    light, firm = stroke(20, 0.2), stroke(60, 1.0)
+    assert 0 < light < firm
