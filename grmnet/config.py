@@ -76,6 +76,8 @@ class GRMNetConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GRMNetConfig":
+        if "method" in data:
+            raise WeightsError(f"these are {data['method']} baseline weights; pass --method {data['method']}")
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:

@@ -82,8 +82,7 @@ def coco_ap(gt_anns: list[dict], dt_anns: list[dict], img_ids: list[int], sizes:
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return {"AP": round(100 * max(0.0, ev.stats[0]), 2), "AP50": round(100 * max(0.0, ev.stats[1]), 2),
-            "AP75": round(100 * max(0.0, ev.stats[2]), 2)}
+    return {k: round(100 * max(0.0, float(v)), 2) for k, v in zip(("AP", "AP50", "AP75"), ev.stats[:3])}
 
 
 def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | None = None,
