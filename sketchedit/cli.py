@@ -111,7 +111,6 @@ def apply_edits(doc, instances, args) -> tuple[list[str], list[str]]:
 
 def run_apply(args) -> dict:
     from grmnet.prediction import Predictor
-
     from sketchedit.document import instances_from_result
     from sketchedit.export import export_document, open_document
 

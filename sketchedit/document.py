@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import cv2
@@ -391,8 +391,8 @@ class SelectAsLayersCommand(QUndoCommand):
             crop = np.s_[y:y + h, x:x + w]
             index, label = inst.index, inst.label
             if self._index_taken(inst.category, index):  # keep labels unique across queries
-                index = 1 + max((l.index for l in [*doc.layers, *self.new_layers] if l.category == inst.category),
-                                default=0)
+                siblings = [other.index for other in [*doc.layers, *self.new_layers] if other.category == inst.category]
+                index = 1 + max(siblings, default=0)
                 label = f"{inst.category} {index}"
             layer = InstanceLayer(
                 uid=doc._new_uid(), category=inst.category, index=index, label=label,
@@ -411,7 +411,7 @@ class SelectAsLayersCommand(QUndoCommand):
             self.lift_mask = lifted[y:y + h, x:x + w].copy()
 
     def _index_taken(self, category: str, index: int) -> bool:
-        taken = {(l.category, l.index) for l in self.doc.layers} | {(l.category, l.index) for l in self.new_layers}
+        taken = {(other.category, other.index) for other in [*self.doc.layers, *self.new_layers]}
         return (category, index) in taken
 
     def redo(self) -> None:
@@ -424,8 +424,8 @@ class SelectAsLayersCommand(QUndoCommand):
     def undo(self) -> None:
         x, y, w, h = self.bbox
         self.doc.base[y:y + h, x:x + w] = self.before
-        ids = {l.uid for l in self.new_layers}
-        self.doc.layers[:] = [l for l in self.doc.layers if l.uid not in ids]
+        ids = {other.uid for other in self.new_layers}
+        self.doc.layers[:] = [other for other in self.doc.layers if other.uid not in ids]
         self.doc._emit_base()
         self.doc._emit_layers()
 
@@ -497,7 +497,7 @@ class RemoveLayersCommand(QUndoCommand):
                 if layer.visible:
                     composite_over(doc.base, layer.render_rgba(), layer.position)
         ids = {layer.uid for _, layer in self.removed}
-        doc.layers[:] = [l for l in doc.layers if l.uid not in ids]
+        doc.layers[:] = [other for other in doc.layers if other.uid not in ids]
         if self.merge:
             doc._emit_base()
         doc._emit_layers()

@@ -212,7 +212,7 @@ def svg_text(doc: SketchDocument) -> str:
     groups = [
         f'  <g id="paper" inkscape:groupmode="layer" inkscape:label="Paper" sodipodi:insensitive="true">\n'
         f'    <rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>\n  </g>',
-        f'  <g id="sketch" inkscape:groupmode="layer" inkscape:label="Sketch">\n'
+        '  <g id="sketch" inkscape:groupmode="layer" inkscape:label="Sketch">\n'
         + (f'    <path d="{base_d}" fill="{base_color}" fill-rule="evenodd" stroke="none"/>\n' if base_d else "")
         + "  </g>",
     ]

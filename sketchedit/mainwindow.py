@@ -7,9 +7,27 @@ import time
 import traceback
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QColorDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QSpinBox, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QKeySequence,
+    QUndoGroup,
+)
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from grmnet.errors import GRMNetError
 from sketchedit.atomic import ExportError
@@ -60,7 +78,8 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Layers", self)
         dock.setObjectName("layers-dock")
         dock.setWidget(self.layers_panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        features = QDockWidget.DockWidgetFeature
+        dock.setFeatures(features.DockWidgetMovable | features.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
         self.model_status = QLabel("Loading model…", self)
@@ -131,7 +150,8 @@ class MainWindow(QMainWindow):
         self.act_merge = self._action("&Merge Back", self.layers_panel.merge_selected, "Ctrl+M")
         self.act_prefs = self._action("&Preferences…", self.preferences_dialog, K.Preferences)
         self.act_focus_query = self._action("Focus &Query Bar", self.focus_query, "Ctrl+L")
-        self.act_zoom_in = self._action("Zoom &In", lambda: self.canvas.zoom_by(1.25), [QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        self.act_zoom_in = self._action("Zoom &In", lambda: self.canvas.zoom_by(1.25),
+                                        [QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
         self.act_zoom_out = self._action("Zoom &Out", lambda: self.canvas.zoom_by(0.8), K.ZoomOut)
         self.act_fit = self._action("&Fit to Window", self.canvas.fit, "Ctrl+0")
         self.act_actual = self._action("&Actual Size", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")

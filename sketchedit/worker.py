@@ -81,7 +81,8 @@ class PredictionWorker(QObject):
             output = self._predictor.predict(image, [expression], threshold=threshold)
             result = dict(output["results"][0])
             result.setdefault("latency_ms", (time.perf_counter() - start) * 1000.0)
-            result["width"], result["height"] = output.get("width", image.shape[1]), output.get("height", image.shape[0])
+            result["width"] = output.get("width", image.shape[1])
+            result["height"] = output.get("height", image.shape[0])
         except GRMNetError as exc:
             self.query_failed.emit(query_id, str(exc))
             return
