@@ -365,8 +365,9 @@ class SketchDocument(QObject):
         self.layers_changed.emit()
         self.selection_changed.emit()
 
-    def _emit_layer(self, uid: int) -> None:
-        self.revision += 1
+    def _emit_layer(self, uid: int, pixels: bool = True) -> None:
+        if pixels:  # a rename or a lock does not make a running query stale
+            self.revision += 1
         self.layer_changed.emit(uid)
 
 
@@ -441,7 +442,7 @@ class SetLayerAttrCommand(QUndoCommand):
     def _apply(self, values: dict) -> None:
         for u, v in values.items():
             setattr(self.doc.layer(u), self.attr, v)
-            self.doc._emit_layer(u)
+            self.doc._emit_layer(u, pixels=self.attr not in ("label", "locked"))
 
     def redo(self) -> None:
         self._apply({u: self.value for u in self.uids})

@@ -24,7 +24,7 @@ from sketchedit.ora import layer_metadata, load_ora, png_bytes, save_ora
 FORMATS: dict[str, tuple[str, str]] = {
     "png": ("Flattened PNG", ".png"),
     "layers-zip": ("Layered PNG (zip)", ".zip"),
-    "layers-folder": ("Layered PNG (folder)", ""),
+    "layers-folder": ("Layered PNG folder", ""),
     "ora": ("OpenRaster", ".ora"),
     "svg": ("SVG with Inkscape layers", ".svg"),
     "psd": ("Layered PSD", ".psd"),

@@ -42,7 +42,7 @@ from sketchedit.worker import ModelClient, ModelInfo, load_predictor
 
 APP_NAME = "SketchEdit"
 OPEN_FILTER = "Sketches (*.ora *.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
-EXPORT_FILTERS = {f"{desc} (*{ext})" if ext else f"{desc} (folder)": kind for kind, (desc, ext) in FORMATS.items()}
+EXPORT_FILTERS = {f"{desc} (*{ext})" if ext else f"{desc} (*)": kind for kind, (desc, ext) in FORMATS.items()}
 NO_WEIGHTS_STATUS = "No trained weights installed: queries are off (drawing, layers and export still work)"
 
 
@@ -377,7 +377,11 @@ class MainWindow(QMainWindow):
     def _on_query_result(self, _qid: int, expression: str, result: dict) -> None:
         if self.doc.revision != self._query_revision:
             return  # belt and braces: the sketch changed after the worker finished
-        instances = instances_from_result(result, self.doc.width, self.doc.height)
+        try:
+            instances = instances_from_result(result, self.doc.width, self.doc.height)
+        except (KeyError, TypeError, ValueError) as exc:  # a malformed result must not lose work
+            self.show_status(f"The model returned an unreadable result: {exc}")
+            return
         latency = result.get("latency_ms", 0.0)
         if not instances:
             self.show_status(f"“{expression}” matched nothing in this sketch ({latency:.0f} ms)")

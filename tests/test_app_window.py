@@ -528,3 +528,29 @@ def test_stylus_pressure_sets_the_stroke_width(qtbot, window):
 
     light, firm = stroke(20, 0.2), stroke(60, 1.0)
     assert 0 < light < firm
+
+
+def test_file_dialogs_open_save_and_export(qtbot, window, tmp_path, sketch_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from sketchedit.mainwindow import EXPORT_FILTERS
+
+    run_query(qtbot, window, "the two sheep", expect_layers=2)
+    chosen = {}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (chosen["path"], chosen["filter"])))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (chosen["path"], "")))
+    svg_filter = next(f for f, kind in EXPORT_FILTERS.items() if kind == "svg")
+    folder_filter = next(f for f, kind in EXPORT_FILTERS.items() if kind == "layers-folder")
+    chosen.update(path=str(tmp_path / "drawing"), filter=svg_filter)
+    window.act_export.trigger()
+    assert (tmp_path / "drawing.svg").is_file()
+    chosen.update(path=str(tmp_path / "parts"), filter=folder_filter)
+    window.act_export.trigger()
+    assert (tmp_path / "parts" / "manifest.json").is_file()
+    chosen.update(path=str(tmp_path / "mine"), filter="")
+    window.act_save.trigger()  # a PNG was opened: Save asks where, and saves .ora
+    assert (tmp_path / "mine.ora").is_file() and not window.isWindowModified()
+    assert window.windowTitle().startswith("mine.ora")
+    chosen.update(path=str(sketch_path))
+    window.act_open.trigger()
+    assert window.doc.path == str(sketch_path) and window.doc.layers == []
