@@ -1,6 +1,8 @@
 """Image normalisation: any file / mode / bit depth -> grey uint8, ink masks, and the model's input tensor."""
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +91,31 @@ def model_input(grey: np.ndarray, input_size: int) -> ModelInput:
     padded = torch.zeros((1, 1, input_size, input_size))
     padded[..., :nh, :nw] = resized
     return ModelInput(padded[0].expand(3, -1, -1).contiguous(), scale, (nh, nw), (h, w))
+
+
+class SketchCache:
+    """Small LRU of expression-independent work per sketch, keyed by the image's content, so a second
+    expression on the same (unchanged) sketch skips the backbone."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._items: "OrderedDict[str, object]" = OrderedDict()
+
+    @staticmethod
+    def key(grey: np.ndarray) -> str:
+        return hashlib.blake2b(grey.tobytes(), digest_size=16).hexdigest() + str(grey.shape)
+
+    def get_or_make(self, grey: np.ndarray, make):
+        """-> (cached or freshly made value, whether it was made now)"""
+        key = self.key(grey)
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key], False
+        value = make()
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value, True
+
+    def clear(self) -> None:
+        self._items.clear()

@@ -1,12 +1,10 @@
 """Prediction: `Predictor` (weights loaded once, per-sketch feature cache) and the `predict` / `bench` commands."""
 from __future__ import annotations
 
-import hashlib
 import json
 import statistics
 import sys
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from torchvision.models.detection.roi_heads import paste_masks_in_image
 
 from grmnet.data.categories import category_of_label, singular
 from grmnet.errors import ExpressionError, GRMNetError
-from grmnet.imaging import ModelInput, ink_mask, model_input, to_grey
+from grmnet.imaging import ModelInput, SketchCache, ink_mask, model_input, to_grey
 from grmnet.masks import encode_rle
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.modeling.language import tokenize
@@ -55,8 +53,7 @@ class Predictor:
         self.device = resolve_device(device)
         self.model, self.cfg, self.vocab, self.weights_path = load_model(weights, self.device)
         self.threshold = self.cfg.score_threshold if threshold is None else float(threshold)
-        self._cache: OrderedDict[str, EncodedSketch] = OrderedDict()
-        self.cache_size = cache_size
+        self._cache = SketchCache(cache_size)
         self.backbone_runs = 0
         self.last_stages_ms: dict[str, float] = {}
 
@@ -84,17 +81,13 @@ class Predictor:
     def encode(self, image) -> EncodedSketch:
         """Backbone + FPN for a sketch, from the cache when this exact image was seen recently."""
         grey = to_grey(image)
-        key = hashlib.blake2b(grey.tobytes(), digest_size=16).hexdigest() + str(grey.shape)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        inputs = model_input(grey, self.cfg.input_size)
-        features = self.model.encode_images(inputs.tensor[None].to(self.device))
-        self.backbone_runs += 1
-        sketch = EncodedSketch(grey, ink_mask(grey, self.cfg.ink_threshold), inputs, features)
-        self._cache[key] = sketch
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+
+        def make() -> EncodedSketch:
+            inputs = model_input(grey, self.cfg.input_size)
+            features = self.model.encode_images(inputs.tensor[None].to(self.device))
+            return EncodedSketch(grey, ink_mask(grey, self.cfg.ink_threshold), inputs, features)
+        sketch, made = self._cache.get_or_make(grey, make)
+        self.backbone_runs += int(made)
         return sketch
 
     def clear_cache(self) -> None:

@@ -74,17 +74,22 @@ def load_model(path: str | os.PathLike | None, device: str | torch.device = "cpu
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"{weights}: corrupt or unreadable safetensors file ({exc})") from exc
     model = GRMNet(cfg, len(vocab))
+    load_state_strict(model, state, weights)
+    return model.to(device).eval(), cfg, vocab, weights
+
+
+def load_state_strict(model: torch.nn.Module, state: dict, source) -> None:
+    """Load `state` into `model`, naming missing / unexpected / wrong-shape tensors in a WeightsError."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
     if missing or unexpected or wrong:
         detail = "; ".join(f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
-                           for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
-                           if keys)
-        raise WeightsError(f"{weights} does not match its config/vocabulary ({detail})")
+                           for what, keys in (("missing", missing), ("unexpected", unexpected),
+                                              ("wrong shape", wrong)) if keys)
+        raise WeightsError(f"{source} does not match its config/vocabulary ({detail})")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    return model.to(device).eval(), cfg, vocab, weights
 
 
 def save_model(model: GRMNet, cfg: GRMNetConfig, vocab: Vocabulary, out: str | os.PathLike,

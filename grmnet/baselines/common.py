@@ -8,10 +8,8 @@ so that a baseline and GRM-Net trained from the same config share the backbone f
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +21,10 @@ from safetensors.torch import load_file, save_file
 
 from grmnet.config import GRMNetConfig
 from grmnet.errors import NoWeightsError, WeightsError
-from grmnet.imaging import ModelInput, ink_mask, model_input, to_grey
+from grmnet.imaging import ModelInput, SketchCache, ink_mask, model_input, to_grey
 from grmnet.modeling.language import Vocabulary
 from grmnet.prediction import Predictor, resolve_device
-from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, _atomic, resolve_weights
+from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, _atomic, load_state_strict, resolve_weights
 
 METHODS = ("two-stage", "binary")
 
@@ -131,19 +129,6 @@ def read_baseline_files(path, method: str | None = None) -> tuple[BaselineConfig
     return cfg, vocab, state, weights
 
 
-def load_state_strict(model: torch.nn.Module, state: dict, source) -> None:
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or wrong:
-        detail = "; ".join(f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
-                           for what, keys in (("missing", missing), ("unexpected", unexpected),
-                                              ("wrong shape", wrong)) if keys)
-        raise WeightsError(f"{source} does not match its config/vocabulary ({detail})")
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-
-
 # ---- engine -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -175,8 +160,7 @@ class BaselineEngine:
         load_state_strict(self.model, state, self.weights_path)
         self.model.to(self.device).eval()
         self.threshold = self.cfg.score_threshold if threshold is None else float(threshold)
-        self._cache: OrderedDict[str, BaselineSketch] = OrderedDict()
-        self.cache_size = cache_size
+        self._cache = SketchCache(cache_size)
         self.backbone_runs = 0
         self.last_stages_ms: dict[str, float] = {}
 
@@ -198,17 +182,14 @@ class BaselineEngine:
     @torch.inference_mode()
     def encode(self, image) -> BaselineSketch:
         grey = to_grey(image)
-        key = hashlib.blake2b(grey.tobytes(), digest_size=16).hexdigest() + str(grey.shape)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        inputs = model_input(grey, self.cfg.input_size)
-        sketch = BaselineSketch(grey, ink_mask(grey, self.cfg.ink_threshold), inputs, [])
-        self._encode_features(sketch)
-        self.backbone_runs += 1
-        self._cache[key] = sketch
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+
+        def make() -> BaselineSketch:
+            sketch = BaselineSketch(grey, ink_mask(grey, self.cfg.ink_threshold),
+                                    model_input(grey, self.cfg.input_size), [])
+            self._encode_features(sketch)
+            return sketch
+        sketch, made = self._cache.get_or_make(grey, make)
+        self.backbone_runs += int(made)
         return sketch
 
     def _encode_features(self, sketch: BaselineSketch) -> None:

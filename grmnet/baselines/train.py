@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from grmnet.baselines import build_baseline_model
 from grmnet.baselines.binary import binary_losses, referred_targets
-from grmnet.baselines.common import BaselineConfig, load_state_strict, read_baseline_files, save_baseline
+from grmnet.baselines.common import BaselineConfig, read_baseline_files, save_baseline
+from grmnet.weights import load_state_strict
 from grmnet.data.augment import augment_strokes
 from grmnet.data.categories import CATEGORIES, label_of
 from grmnet.data.sketchyscene import SketchySceneDataset
