@@ -123,6 +123,7 @@ class SketchCanvas(QGraphicsView):
         self._pan: QPointF | None = None
         self._nudge_key = 0
         self._tablet_pressure: float | None = None
+        self._space_held = False  # Space + drag pans, as in Krita and Photoshop
 
     # ------------------------------------------------------------ document
     def set_document(self, doc: SketchDocument) -> None:
@@ -214,8 +215,8 @@ class SketchCanvas(QGraphicsView):
         if self.doc is None:
             return
         pos = self.mapToScene(event.position().toPoint())
-        if event.button() == Qt.MouseButton.MiddleButton or (
-                event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.AltModifier):
+        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and (
+                self._space_held or event.modifiers() & Qt.KeyboardModifier.AltModifier)):
             self._pan = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
@@ -315,7 +316,23 @@ class SketchCanvas(QGraphicsView):
             path.lineTo(self._stroke[0][0] + 0.01, self._stroke[0][1])
         self._stroke_item.setPath(path)
 
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self.set_tool(self.tool)
+        super().keyReleaseEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_held = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Escape and self.doc is not None:
+            self.doc.set_selection(())
+            event.accept()
+            return
         arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
         if self.doc is not None and event.key() in arrows and self.doc.selected:
             step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1

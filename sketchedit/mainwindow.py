@@ -33,7 +33,7 @@ from grmnet.errors import GRMNetError
 from sketchedit.atomic import ExportError
 from sketchedit.canvas import SketchCanvas
 from sketchedit.document import SketchDocument, instances_from_result
-from sketchedit.export import FORMATS, export_document, open_document
+from sketchedit.export import FORMATS, export_document, is_openable, open_document
 from sketchedit.layers_panel import LayersPanel
 from sketchedit.ora import save_ora
 from sketchedit.preferences import Preferences, PreferencesDialog
@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave_now)
         self.autosave_timer.start(self.prefs.autosave_seconds * 1000)
 
+        self.setAcceptDrops(True)  # drop an image or .ora on the window to open it
         self.resize(1200, 800)
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
@@ -508,6 +509,18 @@ class MainWindow(QMainWindow):
                           + ("Your sketch was saved for recovery." if saved else ""), parent=self)
         box.setDetailedText(details)
         box.open()  # not exec(): a crash report must never block the event loop
+
+    # -------------------------------------------------------------- drops
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if any(url.isLocalFile() and is_openable(url.toLocalFile()) for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = [p for p in paths if is_openable(p)]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
 
     # -------------------------------------------------------------- close
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

@@ -554,3 +554,32 @@ def test_file_dialogs_open_save_and_export(qtbot, window, tmp_path, sketch_path,
     chosen.update(path=str(sketch_path))
     window.act_open.trigger()
     assert window.doc.path == str(sketch_path) and window.doc.layers == []
+
+
+def test_space_drag_pans_escape_deselects_and_drop_opens(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    view = window.canvas
+    view.zoom_by(4.0)
+    before = view.horizontalScrollBar().value()
+    view.setFocus()
+    qtbot.keyPress(view, Qt.Key.Key_Space)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(300, 300))
+    qtbot.mouseMove(view.viewport(), QPoint(200, 300))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(200, 300))
+    qtbot.keyRelease(view, Qt.Key.Key_Space)
+    assert view.horizontalScrollBar().value() == before + 100
+    run_query(qtbot, window, "the one sheep", expect_layers=1)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert window.doc.selected == ()
+
+    other = tmp_path / "other.png"
+    Image.new("RGB", (50, 40), "white").save(other)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.doc.path == str(other)
