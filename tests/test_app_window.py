@@ -583,3 +583,30 @@ def test_space_drag_pans_escape_deselects_and_drop_opens(qtbot, window, tmp_path
                       Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
     assert window.doc.path == str(other)
+
+
+def test_platform_shortcuts(window):
+    from PySide6.QtGui import QKeySequence
+
+    def keys(action):
+        return {s.toString(QKeySequence.SequenceFormat.PortableText) for s in action.shortcuts()}
+
+    assert "Ctrl+O" in keys(window.act_open) and "Ctrl+S" in keys(window.act_save)
+    assert keys(window.act_save_as) == {"Ctrl+Shift+S"} and keys(window.act_export) == {"Ctrl+E"}
+    assert "Ctrl+Z" in keys(window.act_undo) and "Ctrl+Shift+Z" in keys(window.act_redo)
+    assert "Del" in keys(window.act_delete) and keys(window.act_focus_query) == {"Ctrl+L"}
+
+
+def test_an_unexpected_error_saves_for_recovery_without_blocking(qtbot, window):
+    import os
+    import sys
+
+    run_query(qtbot, window, "the one sheep", expect_layers=1)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        window.report_crash(*sys.exc_info())
+    assert os.path.exists(window.recovery_path)
+    box = window.findChild(QMessageBox)
+    assert box is not None and "boom" in box.text() and "saved for recovery" in box.text()
+    box.close()
