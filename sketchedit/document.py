@@ -285,7 +285,10 @@ class SketchDocument(QObject):
         self._set_attr(uids, "stroke_color", color, "Recolour")
 
     def fill(self, uids: Iterable[int], color: Color | None, opacity: float = 0.5) -> None:
-        uids = list(uids)
+        uids = [u for u in uids if self.has_layer(u)
+                and (self.layer(u).fill_color, self.layer(u).fill_opacity) != (color, float(opacity))]
+        if not uids:
+            return  # no empty undo steps
         self.undo_stack.beginMacro("Fill")
         self._set_attr(uids, "fill_color", color, "Fill")
         self._set_attr(uids, "fill_opacity", float(opacity), "Fill")

@@ -142,3 +142,15 @@ def test_instances_from_predictor_result():
 def test_base_must_be_rgb_uint8():
     with pytest.raises(ValueError):
         SketchDocument(np.zeros((5, 5), np.uint8))
+
+
+def test_a_no_op_edit_adds_no_undo_step():
+    doc, _, instances = two_blob_doc()
+    a, _ = doc.select_as_layers(instances)
+    doc.fill([a], (1, 2, 3), 0.4)
+    steps = doc.undo_stack.count()
+    doc.fill([a], (1, 2, 3), 0.4)
+    doc.recolor([a], None)
+    doc.move([a], 0, 0)
+    doc.rename(a, "  ")
+    assert doc.undo_stack.count() == steps
