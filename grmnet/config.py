@@ -57,6 +57,8 @@ class GRMNetConfig:
     # --- prediction --------------------------------------------------------------------------------
     score_threshold: float = 0.5     # default threshold for returned instances
     ink_threshold: int = 128         # grey < this is ink (SketchyScene convention)
+    mask_threshold: float = 0.5      # region = pasted mask probability above this
+    ink_margin: int = 0              # px (at 750 px) the region grows by before taking its ink
     # --- training ----------------------------------------------------------------------------------
     lr: float = 2e-4
     weight_decay: float = 1e-4

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torchvision.models.detection.roi_heads import paste_masks_in_image
@@ -93,6 +94,11 @@ class Predictor:
     def clear_cache(self) -> None:
         self._cache.clear()
 
+    def ink_margin(self, h: int, w: int) -> int:
+        """Outline strokes lie ON the silhouette's border, where a 28x28 mask is least sure: the region is
+        grown by this many pixels (config value at 750 px, scaled with the image) before taking its ink."""
+        return int(round(self.cfg.ink_margin * max(h, w) / 750))
+
     # ---- prediction -------------------------------------------------------------------------------
     @torch.inference_mode()
     def predict_sketch(self, sketch: EncodedSketch, expression: str, threshold: float | None = None) -> dict:
@@ -109,10 +115,10 @@ class Predictor:
         h, w = sketch.grey.shape
         instances = []
         if len(boxes):
-            regions = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0] > 0.5
+            regions = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0] > self.cfg.mask_threshold
             regions = regions.cpu().numpy()
             for region, box, score, label in zip(regions, boxes.tolist(), scores.tolist(), labels.tolist()):
-                ink = region & sketch.ink
+                ink = ink_of_region(region, sketch.ink, self.ink_margin(h, w))
                 if not ink.any():
                     continue  # a region over blank paper selects nothing an artist could edit
                 x0, y0, x1, y1 = box
@@ -144,6 +150,19 @@ class Predictor:
         name = image_name or (str(image) if isinstance(image, (str, Path)) else "<array>")
         h, w = sketch.grey.shape
         return {"image": name, "width": int(w), "height": int(h), "results": results}
+
+
+def ink_of_region(region: np.ndarray, ink: np.ndarray, margin: int) -> np.ndarray:
+    """Ink pixels of a region grown by `margin` px: bool [H, W] x2 -> bool [H, W]."""
+    if margin > 0 and region.any():
+        ys, xs = np.nonzero(region)
+        y0, y1 = max(0, ys.min() - margin), min(region.shape[0], ys.max() + margin + 1)
+        x0, x1 = max(0, xs.min() - margin), min(region.shape[1], xs.max() + margin + 1)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+        grown = np.zeros_like(region)
+        grown[y0:y1, x0:x1] = cv2.dilate(region[y0:y1, x0:x1].astype(np.uint8), kernel).astype(bool)
+        region = grown
+    return region & ink
 
 
 def label_instances(instances: list[dict]) -> None:
