@@ -166,3 +166,17 @@ def test_instances_indexed_per_category_left_to_right():
     label_instances(inst)
     assert {i["label"] for i in inst} == {"sheep 1", "sheep 2", "person 1"}
     assert next(i for i in inst if i["bbox"][0] == 100)["label"] == "sheep 1"
+
+
+def test_ink_of_region_takes_outline_strokes_on_the_border():
+    from grmnet.prediction import ink_of_region
+    ink = np.zeros((40, 40), bool)
+    ink[10, 10:30] = ink[29, 10:30] = ink[10:30, 10] = ink[10:30, 29] = True   # a square outline
+    ink[5, 5] = True                                                             # someone else's ink
+    region = np.zeros((40, 40), bool)
+    region[12:28, 12:28] = True            # a mask 2 px too small: misses the whole outline
+    assert not ink_of_region(region, ink, 0).any()
+    got = ink_of_region(region, ink, 2)
+    assert got[10, 12:28].all() and got[12:28, 29].all()     # the sides of the outline are taken
+    assert got.sum() >= 0.85 * ink[10:30, 10:30].sum()       # (the round kernel may miss corner pixels)
+    assert not got[5, 5]
