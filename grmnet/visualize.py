@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from grmnet.masks import decode_rle
 
@@ -17,11 +17,12 @@ def draw_overlay(grey: np.ndarray, instances: list[dict], title: str | None = No
         rgb[decode_rle(inst["ink_mask_rle"])] = PALETTE[i % len(PALETTE)]
     image = Image.fromarray(rgb)
     draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(12, grey.shape[1] // 50))
     for i, inst in enumerate(instances):
         x, y, w, h = inst["bbox"]
         color = PALETTE[i % len(PALETTE)]
         draw.rectangle([x, y, x + w, y + h], outline=color, width=2)
-        draw.text((x + 2, max(0, y - 12)), f"{inst['label']} {inst['score']:.2f}", fill=color)
+        draw.text((x + 2, max(0, y - font.size - 2)), f"{inst['label']} {inst['score']:.2f}", fill=color, font=font)
     if title:
-        draw.text((6, 4), title, fill=(0, 0, 0))
+        draw.text((6, 4), title, fill=(0, 0, 0), font=font)
     return image
