@@ -1,7 +1,7 @@
 """Choose the inference-only settings of shipped weights on the synthetic VALIDATION split (never test, never
 the real samples): ink_margin (by mask AP) and score_threshold (by exact-selection accuracy).
 
-usage: python tools/tune_inference.py WEIGHTS_DIR [--data data/synth] [--limit 400]
+usage: python tools/tune_inference.py WEIGHTS_DIR [--data data/synth] [--limit 300]
 Writes the chosen values into WEIGHTS_DIR/config.json and the sweep into docs/results/tuning.json.
 """
 from __future__ import annotations
@@ -15,15 +15,15 @@ from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.evaluation import evaluate
 from grmnet.prediction import Predictor
 
-MARGINS = (0, 2, 4, 6, 8, 11)
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+MARGINS = (0, 4, 6, 8, 11)
+THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("weights")
     ap.add_argument("--data", default="data/synth")
-    ap.add_argument("--limit", type=int, default=400)
+    ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "results" / "tuning.json"))
     a = ap.parse_args()
     data = SketchySceneDataset(a.data, "val")

@@ -83,6 +83,30 @@ def bench_section(b: dict | None) -> list[str]:
             "", f"Stage medians: {stages}.", ""]
 
 
+def backbone_section(rows: list | None) -> list[str]:
+    if not rows:
+        return []
+    lines = ["## CPU-default candidates (`python tools/compare_backbones.py`)", "",
+             "Latency of one query on this 2-core CPU (random weights: speed does not depend on training). "
+             "Accuracy at equal wall-clock was NOT compared: the CPU budget went to training the default.", "",
+             "| backbone | input | params (M) | fp16 MB | cold ms | warm ms (model only) |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['backbone']} | {r['input_size']} | {r['params_M']} | {r['fp16_MB']} | {r['cold_ms']} | "
+              f"{r['warm_ms']} |" for r in rows]
+    return lines + [""]
+
+
+def tuning_section(t: dict | None) -> list[str]:
+    if not t:
+        return []
+    lines = ["## Inference settings chosen on the synthetic validation split (`python tools/tune_inference.py`)", "",
+             f"First {t['pairs']} validation pairs. Chosen: ink margin {t['chosen']['ink_margin']} px, score threshold "
+             f"{t['chosen']['score_threshold']}.", "", "| ink margin (px at 750) | AP | AP50 | AP75 |", "|---|---|---|---|"]
+    lines += [f"| {m} | {v['AP']} | {v['AP50']} | {v['AP75']} |" for m, v in t["margins"].items()]
+    lines += ["", "| score threshold | exact selection % | no-target accuracy % |", "|---|---|---|"]
+    lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["thresholds"].items()]
+    return lines + [""]
+
+
 def main() -> None:
     old = OUT.read_text() if OUT.is_file() else ""
     table1 = ""
@@ -102,6 +126,7 @@ def main() -> None:
                         "grmnet evaluate --data ../shared/data/sketchyscene_samples --split test --json docs/results/real_samples.json")
     lines += ["Paper, real SketchyScene-Matching test set: GRM-Net 59.39 AP / 71.37 AP50 / 62.07 AP75.", ""]
     lines += training_section() + bench_section(bench)
+    lines += tuning_section(_load("tuning.json")) + backbone_section(_load("backbones.json"))
     lines += ["## Predictions", "", "![predictions](predictions.png)", "",
               "`python tools/prediction_figure.py` (top rows: real samples from ../shared/data; bottom: synthetic).", ""]
     if table1:

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Regenerate every number and figure of docs/ from the shipped weights (resources/weights/):
+# inference tuning on val, evaluation on the synthetic test split and the real samples, latency, figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p docs/results
+REAL=../shared/data/sketchyscene_samples
+python tools/tune_inference.py resources/weights --data data/synth
+grmnet evaluate --data data/synth --split test --limit 1500 --json docs/results/synthetic_test.json > /dev/null
+if [ -d "$REAL" ]; then
+  grmnet evaluate --data "$REAL" --split test --json docs/results/real_samples.json > /dev/null
+fi
+grmnet bench --repeats 10 | tail -1 > docs/results/bench.json
+python tools/compare_backbones.py --json docs/results/backbones.json
+python tools/prediction_figure.py
+python tools/write_results.py
