@@ -1,8 +1,9 @@
-"""Figure of predictions (labelled instance overlays) on real and synthetic sketches -> docs/predictions.png.
+"""Figures of predictions (labelled instance overlays): synthetic sketches -> docs/predictions.png (committed),
+real SketchyScene samples -> runs/predictions_real.png (NOT committed: those drawings are non-commercial data
+and never enter the repository; look at it locally).
 
-usage: python tools/prediction_figure.py [--weights W] [--out docs/predictions.png]
-Real sketches are read from ../shared/data (non-commercial: the figure is documentation of evaluation, the
-images are not shipped as data); synthetic ones are made by the data engine on a seed of no split.
+usage: python tools/prediction_figure.py [--weights W]
+Synthetic scenes are made by the data engine on seeds of no split.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "sketchyscene_samples"
 
 
-def panels(predictor: Predictor) -> list[Image.Image]:
+def real_panels(predictor: Predictor) -> list[Image.Image]:
     out = []
     if REAL.is_dir():
         sentences = read_sentences(REAL / "sentence_instance_test.json")
@@ -31,6 +32,11 @@ def panels(predictor: Predictor) -> list[Image.Image]:
             for expression in list(sentences[key])[:2]:
                 res = predictor.predict(grey, [expression])["results"][0]
                 out.append(draw_overlay(grey, res["instances"], title=f"real {key}: {expression}"))
+    return out
+
+
+def synthetic_panels(predictor: Predictor) -> list[Image.Image]:
+    out = []
     for seed in (7001, 7002, 7003):
         scene = compose_scene(np.random.default_rng(seed))
         grey = to_grey(scene.drawing)
@@ -60,6 +66,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", default=None)
     ap.add_argument("--out", default=str(ROOT / "docs" / "predictions.png"))
+    ap.add_argument("--real-out", default=str(ROOT / "runs" / "predictions_real.png"))
     a = ap.parse_args()
-    grid(panels(Predictor(a.weights))).save(a.out, optimize=True)
-    print(a.out)
+    predictor = Predictor(a.weights)
+    grid(synthetic_panels(predictor)).save(a.out, optimize=True)
+    real = real_panels(predictor)
+    if real:
+        Path(a.real_out).parent.mkdir(parents=True, exist_ok=True)
+        grid(real).save(a.real_out, optimize=True)
+    print(a.out, a.real_out if real else "")

@@ -128,7 +128,9 @@ def main() -> None:
     lines += training_section() + bench_section(bench)
     lines += tuning_section(_load("tuning.json")) + backbone_section(_load("backbones.json"))
     lines += ["## Predictions", "", "![predictions](predictions.png)", "",
-              "`python tools/prediction_figure.py` (top rows: real samples from ../shared/data; bottom: synthetic).", ""]
+              "Synthetic sketches, `python tools/prediction_figure.py`. The same script draws the real samples into "
+              "`runs/predictions_real.png`, which is not committed: SketchyScene drawings are non-commercial data "
+              "and never enter this repository.", ""]
     if table1:
         lines += ["## Table 1 analog", "", table1, ""]
     OUT.write_text("\n".join(lines))
