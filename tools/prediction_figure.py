@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from grmnet.data.expressions import generate_expressions
 from grmnet.data.scene import compose_scene
 from grmnet.data.sketchyscene import read_sentences
 from grmnet.imaging import to_grey
@@ -37,17 +38,13 @@ def real_panels(predictor: Predictor) -> list[Image.Image]:
 
 def synthetic_panels(predictor: Predictor) -> list[Image.Image]:
     out = []
-    for seed in (7001, 7002, 7003):
-        scene = compose_scene(np.random.default_rng(seed))
+    for seed in (7001, 7002, 7003, 7004):
+        rng = np.random.default_rng(seed)
+        scene = compose_scene(rng)
         grey = to_grey(scene.drawing)
-        cats = [o.category for o in scene.objects]
-        common = max(set(cats), key=cats.count)
-        from grmnet.data.categories import plural, singular
-        for expression in (f"the {plural(common)}" if cats.count(common) > 1 else f"the {singular(common)}",
-                           f"the {singular(cats[0])} on the left"):
-            if predictor.unknown_words(expression):
-                continue
-            res = predictor.predict(grey, [expression])["results"][0]
+        expressions = [e for e, t in generate_expressions(scene.objects, rng).items() if t]
+        for expression in rng.choice(expressions, size=min(2, len(expressions)), replace=False):
+            res = predictor.predict(grey, [str(expression)])["results"][0]
             out.append(draw_overlay(grey, res["instances"], title=f"synthetic: {expression}"))
     return out
 
