@@ -49,6 +49,20 @@ class BoxPredictor:
                             for e in expressions]}
 
 
+def wait_until(condition, timeout_s: float) -> None:
+    """Run the Qt event loop until condition() holds or timeout_s passes."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: condition() and loop.quit())
+    poll.start(20)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if not condition():
+        loop.exec()
+    poll.stop()
+
+
 def parse_boxes(text: str) -> list[tuple[str, tuple[int, int, int, int]]]:
     out = []
     for part in filter(None, text.split(";")):
@@ -93,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         w, h = (int(v) for v in args.size.split("x"))
         window.resize(w, h)
         window.show()
-        deadline = time.time() + 120
-        while window.client.loading and time.time() < deadline:
-            app.processEvents()
+        # wait in a real event loop: spinning processEvents() while the worker thread runs torch has
+        # aborted the interpreter ("deallocating None") with PySide6
+        wait_until(lambda: not window.client.loading, 120)
         if window.client.info is None:
             print(f"the model is not available: {window.last_message}", file=sys.stderr)
             return 2
@@ -105,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         window.query_bar.edit.setText(args.expression)
         window.query_bar.edit.add_history(args.expression)
         window.run_query(args.expression)
-        while window.client.busy and time.time() < deadline:
-            app.processEvents()
+        wait_until(lambda: not window.client.busy, 120)
         if args.recolor and window.doc.selected:
             from sketchedit.cli import parse_color
 
@@ -114,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         message = window.last_message + (" (boxes stand in for the model)" if args.boxes else "")
         window.statusBar().showMessage(message)
         window.canvas.fit()
-        for _ in range(20):
-            app.processEvents()
+        wait_until(lambda: False, 0.3)
         window.grab().save(args.out)
         print(message)
         window.doc.undo_stack.setClean()

@@ -54,8 +54,9 @@ class PredictionWorker(QObject):
         self._client = client
         self._predictor = None
 
-    @Slot(object, str, float)
-    def load(self, weights, device: str, threshold: float) -> None:
+    @Slot(str, str, float)
+    def load(self, weights: str, device: str, threshold: float) -> None:
+        weights = weights or None  # "" = the shipped model (see ModelClient: None never crosses threads)
         self._predictor = None
         try:
             predictor = self._factory(weights, device, threshold)
@@ -69,8 +70,9 @@ class PredictionWorker(QObject):
         vocab = frozenset(getattr(predictor, "vocabulary", frozenset()))
         self.model_ready.emit(ModelInfo(vocab, str(getattr(predictor, "device", device)), str(weights or "shipped")))
 
-    @Slot(int, object, str, object)
-    def run(self, query_id: int, image: np.ndarray, expression: str, threshold) -> None:
+    @Slot(int, object, str, float)
+    def run(self, query_id: int, image: np.ndarray, expression: str, threshold: float) -> None:
+        threshold = None if threshold < 0 else threshold  # -1 = the model's own threshold
         if query_id != self._client.latest_query_id:
             return  # superseded while it waited in the queue
         if self._predictor is None:
@@ -102,8 +104,10 @@ class ModelClient(QObject):
     busy_changed = Signal(bool)
 
     # Private signals: emitting them from this thread queues the call into the worker thread.
-    _load_requested = Signal(object, str, float)
-    _run_requested = Signal(int, object, str, object)
+    # None is never sent through a queued signal: PySide6 then over-releases it and the interpreter aborts
+    # ("deallocating None"); the shipped model travels as "" and the model's own threshold as -1.
+    _load_requested = Signal(str, str, float)
+    _run_requested = Signal(int, object, str, float)
 
     def __init__(self, factory: PredictorFactory = load_predictor, parent: QObject | None = None):
         super().__init__(parent)
@@ -133,14 +137,15 @@ class ModelClient(QObject):
         self.info = None
         self.loading = True
         self.cancel()
-        self._load_requested.emit(weights, device, float(threshold))
+        self._load_requested.emit(str(weights) if weights else "", device, float(threshold))
 
     def query(self, image: np.ndarray, expression: str, threshold: float | None = None) -> int:
         """Queue a query on a snapshot of ``image``; returns its id."""
         self.latest_query_id += 1
         qid = self.latest_query_id
         self._expressions = {qid: expression}  # older pending queries are now stale
-        self._run_requested.emit(qid, np.array(image, copy=True), expression, threshold)
+        self._run_requested.emit(qid, np.array(image, copy=True), expression,
+                                 -1.0 if threshold is None else float(threshold))
         self.busy_changed.emit(True)
         return qid
 
