@@ -5,7 +5,7 @@ fp16 halves the file; the model is loaded back in fp32, so accuracy is unchanged
 """
 from __future__ import annotations
 
-import shutil
+import json
 import sys
 from pathlib import Path
 
@@ -18,9 +18,11 @@ def ship(run: Path, dest: Path) -> Path:
     meta["source_run"] = run.name
     meta["trained_on"] = "synthetic SketchyScene-style scenes only (grmnet synth); no SketchyScene images"
     out = save_model(model, cfg, vocab, dest, half=True, metadata=meta)
-    for extra in ("train_log.jsonl",):
-        if (run / extra).is_file():
-            shutil.copy(run / extra, dest / extra)
+    log = run / "train_log.jsonl"
+    if log.is_file():   # only the history of the shipped weights (a run may have logged past its checkpoint)
+        step = int(meta.get("step", 1 << 62))
+        lines = [l for l in log.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= step]
+        (dest / "train_log.jsonl").write_text("\n".join(lines) + "\n")
     return out
 
 
