@@ -97,12 +97,7 @@ class GRMNetConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "GRMNetConfig":
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise WeightsError(f"cannot read config {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise WeightsError(f"config {path} is not a JSON object")
+        data = read_config_json(path)
         return cls.from_dict(data)
 
     def validate(self) -> None:
@@ -114,6 +109,17 @@ class GRMNetConfig:
             raise WeightsError("num_references must be >= 0")
         if len(self.anchor_sizes) != 4:
             raise WeightsError("anchor_sizes needs one tuple per FPN level (4)")
+
+
+def read_config_json(path: str | Path) -> dict:
+    """A config file's JSON object, or a WeightsError saying why it cannot be used."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise WeightsError(f"config {path} is not a JSON object")
+    return data
 
 
 def tiny_config() -> GRMNetConfig:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from grmnet.config import GRMNetConfig
+from grmnet.config import GRMNetConfig, read_config_json
 from grmnet.errors import NoWeightsError, WeightsError
 from grmnet.imaging import ModelInput, SketchCache, ink_mask, model_input, to_grey
 from grmnet.modeling.language import Vocabulary
@@ -62,12 +62,7 @@ class BaselineConfig:
     @classmethod
     def load(cls, path: str | Path, method: str | None = None) -> "BaselineConfig":
         """A baseline config, or a plain GRM-Net config (its shared fields; baseline fields at defaults)."""
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise WeightsError(f"cannot read config {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise WeightsError(f"config {path} is not a JSON object")
+        data = read_config_json(path)
         if "method" not in data:
             data = {"model": data}
             if method:
