@@ -30,7 +30,12 @@ def _data_stats(sub: argparse._SubParsersAction) -> None:
 
 def _train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train GRM-Net")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", default=None, help="SketchyScene-layout root (its 'train' split)")
+    p.add_argument("--online-seed", type=int, default=None,
+                   help="instead of --data: compose fresh synthetic training scenes on the fly with this seed")
+    p.add_argument("--online-start-key", type=int, default=1, help="first scene key of --online-seed")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds of training: the cosine schedule follows wall-clock and training stops there")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--config", default=None, help="JSON config (defaults: the paper's)")
     p.add_argument("--init", default=None, help="weights to start from (run dir or .safetensors)")

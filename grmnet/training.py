@@ -11,10 +11,10 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
@@ -32,58 +32,101 @@ from grmnet.testing import GRAMMAR_WORDS
 from grmnet.weights import _atomic, _unwrap, load_model, save_model
 
 
+class DiskScenes:
+    """Training scenes of a SketchySceneDataset split; item i draws its image reproducibly from its rng."""
+
+    def __init__(self, data: SketchySceneDataset):
+        self.data = data
+        self.keys = [k for k in data.keys if data.expressions_of(k)]
+        if not self.keys:
+            raise GRMNetError(f"{data.sentences_file}: no image has an expression to train on")
+
+    def words(self) -> list[str]:
+        return [w for k in self.keys for e in self.data.expressions_of(k) for w in e.split()]
+
+    def sample(self, i: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+        """-> (drawing uint8 [H, W, 3], region masks bool [K, H, W], K categories, {expression: [0-based ids]})"""
+        key = self.keys[int(rng.integers(len(self.keys)))]
+        img = self.data.image(key)
+        return img.drawing, img.region_masks, img.categories, self.data.expressions_of(key)
+
+
+class SynthesizedScenes:
+    """Fresh scenes composed inside the loader workers: item i is scene ``start_key + i`` of the synthetic
+    'train' split with ``seed`` (same seeding as `grmnet synth`, so never a val/test scene). No epochs, no
+    disk: on a GPU the workers compose scenes about as fast as the model consumes them."""
+
+    def __init__(self, seed: int, start_key: int = 1):
+        self.seed, self.start_key = int(seed), int(start_key)
+
+    def words(self, n: int = 64) -> list[str]:
+        return [w for i in range(n) for e in self.sample(i, None)[3] for w in e.split()]
+
+    def sample(self, i: int, rng) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+        from grmnet.data.synth import make_sample
+
+        key = self.start_key + i
+        while True:
+            scene, _, _, region, exprs = make_sample("train", self.seed, key)
+            if exprs:
+                return scene.drawing, region, [o.category for o in scene.objects], exprs
+            key += 1 << 40   # a scene without expressions (rare): take one from a far, unused key range
+
+
 class PairBatches(Dataset):
     """Item i = one training image with `expressions_per_image` of its expressions, drawn reproducibly from
-    (seed, i): resuming at step s continues the same stream."""
+    (seed, i): resuming at step s continues the same stream. `scenes` is a DiskScenes or SynthesizedScenes
+    (a SketchySceneDataset is wrapped in DiskScenes)."""
 
-    def __init__(self, data: SketchySceneDataset, vocab: Vocabulary, cfg: GRMNetConfig, seed: int):
-        self.data, self.vocab, self.cfg, self.seed = data, vocab, cfg, seed
-        self.keys = [k for k in data.keys if data.expressions_of(k)]
+    def __init__(self, scenes, vocab: Vocabulary, cfg: GRMNetConfig, seed: int):
+        self.scenes = DiskScenes(scenes) if isinstance(scenes, SketchySceneDataset) else scenes
+        self.vocab, self.cfg, self.seed = vocab, cfg, seed
 
     def __len__(self) -> int:
         return 1 << 40
 
     def __getitem__(self, i: int) -> dict:
         rng = np.random.default_rng([self.seed, i])
-        key = self.keys[int(rng.integers(len(self.keys)))]
-        img = self.data.image(key)
-        grey = to_grey(img.drawing)
+        drawing, region_masks, categories, expressions = self.scenes.sample(i, rng)
+        grey = to_grey(drawing)
         if self.cfg.augment:
             grey = augment_strokes(grey, rng)
         inputs = model_input(grey, self.cfg.input_size)
-        exprs = list(self.data.expressions_of(key).items())
+        exprs = list(expressions.items())
         picks = rng.choice(len(exprs), size=min(self.cfg.expressions_per_image, len(exprs)), replace=False)
-        s = self.cfg.input_size
-        regions = torch.from_numpy(img.region_masks).float()[None]  # [1, K, H, W]
-        if len(img.region_masks):
-            regions = F.interpolate(regions, size=inputs.size, mode="bilinear", align_corners=False)[0] > 0.5
-            regions = F.pad(regions, (0, s - inputs.size[1], 0, s - inputs.size[0]))
-        else:
-            regions = torch.zeros((0, s, s), dtype=torch.bool)
+        regions = masks_at_input(region_masks, inputs.size, self.cfg.input_size)    # uint8 [K, s, s]
+        boxes = _boxes_of(regions)                                                    # [K, 4]
         pairs = []
         for j in picks:
             expression, targets = exprs[int(j)]
             t = torch.as_tensor(targets, dtype=torch.long)
-            masks = regions[t] if len(t) else torch.zeros((0, s, s), dtype=torch.bool)
-            boxes = _boxes_of(masks)
-            keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-            labels = torch.tensor([label_of(img.categories[k]) for k in targets], dtype=torch.long)
-            pairs.append((expression, {"boxes": boxes[keep], "labels": labels[keep],
-                                       "masks": masks[keep].to(torch.uint8)}))
+            keep = t[(boxes[t, 2] > boxes[t, 0]) & (boxes[t, 3] > boxes[t, 1])] if len(t) else t
+            labels = torch.tensor([label_of(categories[k]) for k in keep.tolist()], dtype=torch.long)
+            pairs.append((expression, {"boxes": boxes[keep], "labels": labels, "masks": regions[keep]}))
         return {"image": inputs.tensor, "size": inputs.size, "pairs": pairs}
 
 
+def masks_at_input(masks: np.ndarray, size: tuple[int, int], input_size: int) -> torch.Tensor:
+    """bool [K, H, W] drawing masks -> uint8 {0, 1} [K, s, s] in the padded model input (`size` = (h, w) of the
+    resized drawing inside it): bilinear, then > 0.5, per mask with OpenCV (much cheaper than one float
+    interpolation of the whole stack)."""
+    h, w = size
+    out = np.zeros((len(masks), input_size, input_size), np.uint8)
+    for k, m in enumerate(masks):
+        out[k, :h, :w] = cv2.resize(m.view(np.uint8) * np.uint8(255), (w, h), interpolation=cv2.INTER_LINEAR) > 127
+    return torch.from_numpy(out)
+
+
 def _boxes_of(masks: torch.Tensor) -> torch.Tensor:
-    """bool [n, H, W] -> [n, 4] (x0, y0, x1, y1), exclusive ends."""
-    if len(masks) == 0:
-        return torch.zeros((0, 4))
-    rows, cols = masks.any(dim=2), masks.any(dim=1)
-    out = torch.zeros((len(masks), 4))
-    for i in range(len(masks)):
-        ys, xs = torch.where(rows[i])[0], torch.where(cols[i])[0]
+    """[n, H, W] (bool or 0/1) -> [n, 4] float (x0, y0, x1, y1), exclusive ends; empty masks give zeros."""
+    m = masks.numpy().astype(bool, copy=False)
+    rows, cols = m.any(axis=2), m.any(axis=1)
+    out = np.zeros((len(m), 4), np.float32)
+    for i in range(len(m)):
+        ys, xs = np.flatnonzero(rows[i]), np.flatnonzero(cols[i])
         if len(ys) and len(xs):
-            out[i] = torch.tensor([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], dtype=torch.float)
-    return out
+            out[i] = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)
+    return torch.from_numpy(out)
 
 
 def collate(items: list[dict], vocab: Vocabulary, max_words: int) -> dict:
@@ -115,16 +158,21 @@ class FromStep(Sampler):
         return 1 << 40
 
 
-def build_vocabulary(data: SketchySceneDataset) -> Vocabulary:
+def build_vocabulary(scenes) -> Vocabulary:
     """Words of the training expressions, plus the grammar's words so that no real phrase is unknown."""
-    words = [w for k in data.keys for e in data.expressions_of(k) for w in e.split()]
-    return Vocabulary(words + GRAMMAR_WORDS)
+    if isinstance(scenes, SketchySceneDataset):
+        scenes = DiskScenes(scenes)
+    return Vocabulary(scenes.words() + GRAMMAR_WORDS)
 
 
-def lr_at(step: int, cfg: GRMNetConfig, total: int) -> float:
+def lr_at(step: int, cfg: GRMNetConfig, total: int, progress: float | None = None) -> float:
+    """Linear warm-up over `cfg.warmup_iters` steps, then cosine down to 5 % of `cfg.lr`. The cosine follows
+    `progress` in [0, 1] when given (a wall-clock budget), else the step count out of `total`."""
     if step < cfg.warmup_iters:
         return cfg.lr * (step + 1) / cfg.warmup_iters
-    progress = min(1.0, (step - cfg.warmup_iters) / max(1, total - cfg.warmup_iters))
+    if progress is None:
+        progress = (step - cfg.warmup_iters) / max(1, total - cfg.warmup_iters)
+    progress = min(1.0, max(0.0, progress))
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -164,11 +212,19 @@ def run_train(args) -> int:
     rank, world, device = _setup_distributed(args.device)
     out = Path(args.out)
     resume = args.resume and (out / "trainer_state.json").is_file()
-    data = SketchySceneDataset(args.data, "train")
+    online = getattr(args, "online_seed", None)
+    if online is not None:
+        scenes = SynthesizedScenes(online, getattr(args, "online_start_key", 1))
+    elif args.data:
+        scenes = DiskScenes(SketchySceneDataset(args.data, "train"))
+    else:
+        raise GRMNetError("give --data DIR (a SketchyScene-layout root) or --online-seed N (synthesize on the fly)")
+    budget = getattr(args, "time_budget", None)
     if resume:
         model, cfg, vocab, _ = load_model(out, "cpu")
         state = json.loads((out / "trainer_state.json").read_text())
         start = int(state["step"])
+        spent = float(state.get("seconds", 0.0))
     else:
         cfg = GRMNetConfig.load(args.config) if args.config else GRMNetConfig()
         if args.init:
@@ -179,15 +235,18 @@ def run_train(args) -> int:
                 setattr(init_cfg, f, getattr(cfg, f))
             cfg = init_cfg
         else:
-            vocab = build_vocabulary(data)
+            vocab = build_vocabulary(scenes)
             torch.manual_seed(cfg.seed)
             model = GRMNet(cfg, len(vocab))
-        start = 0
+        start, spent = 0, 0.0
     if args.iters is not None:
         cfg.max_iters = args.iters
     total = cfg.max_iters
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+    if device.type == "cuda":   # fixed input size: let cuDNN pick its kernels once; TF32 is plenty here
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     model.to(device).train()
     ddp_model = model
     if world > 1:
@@ -198,7 +257,7 @@ def run_train(args) -> int:
         _load_optimizer(opt, out / "optimizer.safetensors")
     images_per_step = max(1, cfg.batch_size // cfg.expressions_per_image)
     workers = args.workers if args.workers is not None else (1 if device.type == "cpu" else 6)
-    loader = DataLoader(PairBatches(data, vocab, cfg, cfg.seed),
+    loader = DataLoader(PairBatches(scenes, vocab, cfg, cfg.seed),
                         batch_size=images_per_step,
                         sampler=FromStep(start, stride=world, offset=rank),
                         num_workers=workers, persistent_workers=workers > 0,
@@ -207,13 +266,21 @@ def run_train(args) -> int:
     log = open(out / "train_log.jsonl", "a") if rank == 0 else None
     bar = tqdm(total=total, initial=start, disable=rank != 0, dynamic_ncols=True, desc="train")
     t_last, seen, step = time.perf_counter(), 0, start
+    t_start = time.perf_counter()
+
+    def progress() -> float | None:
+        """Share of a wall-clock budget used (None: the schedule follows the step count)."""
+        if not budget:
+            return None
+        return (spent + time.perf_counter() - t_start) / budget
     ema: dict[str, float] = {}
     try:
         for batch in loader:
-            if step >= total:
+            used = progress()
+            if step >= total or (used is not None and used >= 1.0):
                 break
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, cfg, total)
+                g["lr"] = lr_at(step, cfg, total, used)
             targets = [{k: v.to(device) for k, v in t.items()} for t in batch["targets"]]
             losses = ddp_model(batch["images"].to(device), batch["sizes"], batch["pair_image"].to(device),
                                batch["tokens"].to(device), batch["lengths"].to(device), targets)
@@ -241,7 +308,7 @@ def run_train(args) -> int:
                     log.flush()
                     t_last, seen = time.perf_counter(), 0
                 if step % cfg.checkpoint_every == 0 or step == total:
-                    _checkpoint(model, cfg, vocab, opt, out, step)
+                    _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start)
     finally:
         bar.close()
         if log:
@@ -249,12 +316,13 @@ def run_train(args) -> int:
         if world > 1:
             dist.destroy_process_group()
     if rank == 0:
-        _checkpoint(model, cfg, vocab, opt, out, step)
+        _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start)
         print(json.dumps({"run": str(out), "step": step, "weights": str(out / "model.safetensors")}))
     return 0
 
 
-def _checkpoint(model, cfg, vocab, opt, out: Path, step: int) -> None:
+def _checkpoint(model, cfg, vocab, opt, out: Path, step: int, seconds: float) -> None:
     save_model(_unwrap(model), cfg, vocab, out, metadata={"step": step})
     _save_optimizer(opt, out / "optimizer.safetensors")
-    _atomic(out / "trainer_state.json", lambda tmp: Path(tmp).write_text(json.dumps({"step": step})))
+    state = {"step": step, "seconds": round(seconds, 1)}
+    _atomic(out / "trainer_state.json", lambda tmp: Path(tmp).write_text(json.dumps(state)))

@@ -46,6 +46,47 @@ def test_train_checkpoints_and_resumes(tiny_data, tmp_path):
     assert json.loads((run / "trainer_state.json").read_text())["step"] == 5
 
 
+def test_online_synthesis_with_time_budget(tmp_path):
+    """--online-seed trains on scenes composed in the loader workers; --time-budget stops by wall-clock and
+    the elapsed seconds survive a resume."""
+    cfg = _config(tmp_path / "c.json")
+    run = tmp_path / "online"
+    _run("-m", "grmnet.cli", "train", "--online-seed", "5", "--out", str(run), "--config", str(cfg),
+         "--iters", "100000", "--time-budget", "4", "--device", "cpu", "--workers", "1")
+    state = json.loads((run / "trainer_state.json").read_text())
+    assert 1 <= state["step"] < 100000 and state["seconds"] >= 4
+    _run("-m", "grmnet.cli", "train", "--online-seed", "5", "--out", str(run), "--resume",
+         "--iters", "100000", "--time-budget", "4", "--device", "cpu", "--workers", "0")
+    assert json.loads((run / "trainer_state.json").read_text())["step"] == state["step"]  # budget already spent
+
+
+def test_synthesized_scene_matches_the_written_one(tiny_data):
+    """The on-the-fly source yields exactly what `grmnet synth` wrote for the same (seed, key)."""
+    import numpy as np
+
+    from grmnet.data.sketchyscene import SketchySceneDataset
+    from grmnet.training import DiskScenes, SynthesizedScenes
+
+    disk = DiskScenes(SketchySceneDataset(tiny_data, "train"))
+    img = disk.data.image(1)
+    drawing, regions, categories, exprs = SynthesizedScenes(seed=5, start_key=1).sample(0, None)
+    assert np.array_equal(drawing, img.drawing)
+    assert np.array_equal(regions, img.region_masks)
+    assert categories == img.categories
+    assert exprs == disk.data.expressions_of(1)
+
+
+def test_schedule_follows_wall_clock_progress():
+    from grmnet.training import lr_at
+
+    cfg = tiny_config()
+    cfg.lr, cfg.warmup_iters = 1.0, 10
+    assert lr_at(4, cfg, 100) == 0.5                              # warm-up by steps either way
+    assert lr_at(50, cfg, 100, progress=0.0) == 1.0
+    assert abs(lr_at(50, cfg, 100, progress=0.5) - 0.525) < 1e-9  # half-way down the cosine
+    assert abs(lr_at(50, cfg, 100, progress=2.0) - 0.05) < 1e-9   # floor after the budget
+
+
 def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     cfg = _config(tmp_path / "c.json")
     run = tmp_path / "ddp"

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -34,7 +33,7 @@ from grmnet.errors import GRMNetError, WeightsError
 from grmnet.imaging import model_input, to_grey
 from grmnet.prediction import resolve_device
 from grmnet.training import (FromStep, PairBatches, _boxes_of, _load_optimizer, _save_optimizer, build_vocabulary,
-                             collate, lr_at)
+                             collate, lr_at, masks_at_input)
 from grmnet.weights import _atomic
 
 STATE_NAME = "trainer_state.json"
@@ -58,18 +57,12 @@ class InstanceBatches(Dataset):
         if self.cfg.augment:
             grey = augment_strokes(grey, rng)
         inputs = model_input(grey, self.cfg.input_size)
-        s = self.cfg.input_size
         known = [k for k, c in enumerate(img.categories) if c in CATEGORIES]
-        if known:
-            regions = torch.from_numpy(img.region_masks[known]).float()[None]
-            regions = F.interpolate(regions, size=inputs.size, mode="bilinear", align_corners=False)[0] > 0.5
-            regions = F.pad(regions, (0, s - inputs.size[1], 0, s - inputs.size[0]))
-        else:
-            regions = torch.zeros((0, s, s), dtype=torch.bool)
+        regions = masks_at_input(img.region_masks[known], inputs.size, self.cfg.input_size)
         boxes = _boxes_of(regions)
         keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         labels = torch.tensor([label_of(img.categories[k]) for k in known], dtype=torch.long)
-        target = {"boxes": boxes[keep], "labels": labels[keep], "masks": regions[keep].to(torch.uint8)}
+        target = {"boxes": boxes[keep], "labels": labels[keep], "masks": regions[keep]}
         return {"image": inputs.tensor, "size": inputs.size, "target": target}
 
 
