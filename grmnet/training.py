@@ -5,6 +5,7 @@ trainer_state.json (resume), train_log.jsonl. Nothing is pickled.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -158,6 +159,11 @@ class FromStep(Sampler):
         return 1 << 40
 
 
+def _single_threaded(_worker_id: int) -> None:
+    """Loader workers run side by side: one OpenCV thread each (torch already sets one)."""
+    cv2.setNumThreads(1)
+
+
 def build_vocabulary(scenes) -> Vocabulary:
     """Words of the training expressions, plus the grammar's words so that no real phrase is unknown."""
     if isinstance(scenes, SketchySceneDataset):
@@ -200,11 +206,17 @@ def _setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
     if world == 1:
         return 0, 1, resolve_device(device_arg)
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
     device = resolve_device(device_arg)
+    backend = "gloo"
     if device.type == "cuda":
-        device = torch.device("cuda", local)
+        # several ranks may share one GPU: torchvision's detection heads loop over images in Python, so one
+        # process cannot keep a big GPU busy. NCCL refuses two ranks on one device; gloo reduces through the host.
+        gpus = torch.cuda.device_count()
+        device = torch.device("cuda", local % gpus)
         torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        backend = "nccl" if local_world <= gpus else "gloo"
+    dist.init_process_group(backend)
     return rank, world, device
 
 
@@ -261,18 +273,26 @@ def run_train(args) -> int:
                         batch_size=images_per_step,
                         sampler=FromStep(start, stride=world, offset=rank),
                         num_workers=workers, persistent_workers=workers > 0,
-                        prefetch_factor=4 if workers > 0 else None,
-                        collate_fn=lambda items: collate(items, vocab, cfg.max_words))
+                        prefetch_factor=4 if workers > 0 else None, worker_init_fn=_single_threaded,
+                        # composing scenes uses OpenCV's thread pool, which a forked worker can inherit locked
+                        multiprocessing_context="spawn" if online is not None and workers > 0 else None,
+                        collate_fn=functools.partial(collate, vocab=vocab, max_words=cfg.max_words))
     log = open(out / "train_log.jsonl", "a") if rank == 0 else None
     bar = tqdm(total=total, initial=start, disable=rank != 0, dynamic_ncols=True, desc="train")
     t_last, seen, step = time.perf_counter(), 0, start
     t_start = time.perf_counter()
 
     def progress() -> float | None:
-        """Share of a wall-clock budget used (None: the schedule follows the step count)."""
+        """Share of a wall-clock budget used (None: the schedule follows the step count). Ranks agree on the
+        largest one, so that they all stop at the same step."""
         if not budget:
             return None
-        return (spent + time.perf_counter() - t_start) / budget
+        used = (spent + time.perf_counter() - t_start) / budget
+        if world > 1:
+            t = torch.tensor([used], device=device if dist.get_backend() == "nccl" else "cpu")
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            used = float(t)
+        return used
     ema: dict[str, float] = {}
     try:
         for batch in loader:

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Prepared run for a lent GPU with a fixed wall-clock budget: continue the default model on freshly composed
 # synthetic scenes (no dataset on disk, no epochs). Training scenes are keys from 3001 on of the train split
-# with seed 1, i.e. never the scenes of data/synth/train (keys 1-3000) nor any val/test scene.
-#   tools/train_gpu.sh INIT_DIR RUN_DIR SECONDS [WORKERS] [DEVICE]
+# with seed 1 (START_KEY, default 3001), i.e. never the scenes of data/synth/train (keys 1-3000) nor any
+# val/test scene. Give each run its own START_KEY so that runs do not repeat scenes.
+#   tools/train_gpu.sh INIT_DIR RUN_DIR SECONDS [RANKS] [WORKERS_PER_RANK] [DEVICE]
+# RANKS processes share the GPU(s): one process is bound by torchvision's per-image Python loops (measured on
+# an H200: ~35 pairs/s, GPU 20 % busy), so several ranks are what fills a big GPU.
 # Then: python tools/ship_weights.py RUN_DIR resources/weights
 set -euo pipefail
 cd "$(dirname "$0")/.."
-INIT=$1; RUN=$2; BUDGET=$3; WORKERS=${4:-14}; DEVICE=${5:-cuda}
+INIT=$1; RUN=$2; BUDGET=$3; RANKS=${4:-6}; WORKERS=${5:-1}; DEVICE=${6:-cuda}
 RESUME=()
 [ -f "$RUN/trainer_state.json" ] && RESUME=(--resume)
-python3 -m grmnet.cli train --online-seed 1 --online-start-key 3001 --out "$RUN" \
+LAUNCH=(python3 -m grmnet.cli)
+[ "$RANKS" -gt 1 ] && LAUNCH=(python3 -m torch.distributed.run --standalone --nproc-per-node "$RANKS" -m grmnet.cli)
+"${LAUNCH[@]}" train --online-seed 1 --online-start-key "${START_KEY:-3001}" --out "$RUN" \
     --config tools/gpu_finetune_config.json --init "$INIT" --iters 1000000 --time-budget "$BUDGET" \
     --device "$DEVICE" --workers "$WORKERS" "${RESUME[@]}"
