@@ -39,6 +39,8 @@ def _train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--config", default=None, help="JSON config (defaults: the paper's)")
     p.add_argument("--init", default=None, help="weights to start from (run dir or .safetensors)")
+    p.add_argument("--init-parts", default=None,
+                   help="GRM-Net weights to copy the config's frozen_parts (and the vocabulary) from")
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
@@ -54,6 +56,8 @@ def _train_baseline(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="JSON config: a baseline's or GRM-Net's (shared fields)")
     p.add_argument("--iters", type=int, default=None, help="iterations per trained stage")
     p.add_argument("--matcher", default=None, help="two-stage: take stage 2 from this trained binary run")
+    p.add_argument("--init-parts", default=None,
+                   help="GRM-Net weights to copy the config's frozen_parts (and the vocabulary) from")
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--workers", type=int, default=None)

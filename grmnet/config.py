@@ -14,6 +14,7 @@ from typing import Literal
 from grmnet.errors import WeightsError
 
 ReferenceMode = Literal["consistency", "distance"]
+SHAREABLE_PARTS = ("backbone", "language", "rpn")   # top-level modules that `frozen_parts` may name
 
 
 @dataclass
@@ -69,6 +70,9 @@ class GRMNetConfig:
     checkpoint_every: int = 200
     seed: int = 0
     augment: bool = True
+    # parts copied from other weights (`--init-parts`) and kept frozen: "backbone", "language", "rpn". The
+    # ablation study trains only the heads on features shared by every variant.
+    frozen_parts: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -107,6 +111,9 @@ class GRMNetConfig:
             raise WeightsError(f"reference_dim must be 3 or 5, not {self.reference_dim}")
         if self.num_references < 0:
             raise WeightsError("num_references must be >= 0")
+        bad = sorted(set(self.frozen_parts) - set(SHAREABLE_PARTS))
+        if bad:
+            raise WeightsError(f"frozen_parts {bad} unknown (choose from {', '.join(SHAREABLE_PARTS)})")
         if len(self.anchor_sizes) != 4:
             raise WeightsError("anchor_sizes needs one tuple per FPN level (4)")
 

@@ -30,7 +30,7 @@ from grmnet.modeling.grmnet import GRMNet
 from grmnet.modeling.language import Vocabulary
 from grmnet.prediction import resolve_device
 from grmnet.testing import GRAMMAR_WORDS
-from grmnet.weights import _atomic, _unwrap, load_model, save_model
+from grmnet.weights import _atomic, _unwrap, copy_parts, freeze_parts, load_model, save_model
 
 
 class DiskScenes:
@@ -246,6 +246,11 @@ def run_train(args) -> int:
                       "checkpoint_every", "augment"):
                 setattr(init_cfg, f, getattr(cfg, f))
             cfg = init_cfg
+        elif getattr(args, "init_parts", None):
+            source, _, vocab, weights = load_model(args.init_parts, "cpu")
+            torch.manual_seed(cfg.seed)
+            model = GRMNet(cfg, len(vocab))
+            copy_parts(model, source.state_dict(), cfg.frozen_parts, weights)
         else:
             vocab = build_vocabulary(scenes)
             torch.manual_seed(cfg.seed)
@@ -259,12 +264,14 @@ def run_train(args) -> int:
     if device.type == "cuda":   # fixed input size: let cuDNN pick its kernels once; TF32 is plenty here
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    freeze_parts(model, cfg.frozen_parts)
     model.to(device).train()
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     if resume and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
     images_per_step = max(1, cfg.batch_size // cfg.expressions_per_image)

@@ -131,3 +131,45 @@ def read_metadata(weights: Path) -> dict:
 
 def dump_json(path: Path, data) -> None:
     _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2)))
+
+
+def _in_parts(name: str, parts) -> str | None:
+    """The part a parameter name belongs to, at the top level or one level down ('matcher.backbone.x')."""
+    pieces = name.split(".")
+    for depth in (0, 1):
+        if len(pieces) > depth + 1 and pieces[depth] in parts:
+            return ".".join(pieces[depth:])
+    return None
+
+
+def copy_parts(model: torch.nn.Module, source: dict, parts, source_name) -> int:
+    """Copy every tensor of `parts` (e.g. "backbone", "language") from a GRM-Net state dict into `model`,
+    also where the model nests them one level down (a baseline's 'matcher.backbone'). Shapes must match.
+    Returns the number of tensors copied (a WeightsError when none or a mismatch)."""
+    own = model.state_dict()
+    copied = 0
+    with torch.no_grad():
+        for name, tensor in own.items():
+            key = _in_parts(name, parts)
+            if key is None:
+                continue
+            if key not in source:
+                raise WeightsError(f"{source_name}: has no tensor {key} for {name}")
+            if source[key].shape != tensor.shape:
+                raise WeightsError(f"{source_name}: {key} has shape {tuple(source[key].shape)}, this model's "
+                                   f"{name} {tuple(tensor.shape)} (another configuration or vocabulary)")
+            tensor.copy_(source[key])
+            copied += 1
+    if not copied:
+        raise WeightsError(f"{source_name}: nothing of {list(parts)} to copy into this model")
+    return copied
+
+
+def freeze_parts(model: torch.nn.Module, parts) -> int:
+    """requires_grad = False for the parameters of `parts`; returns how many were frozen."""
+    n = 0
+    for name, p in model.named_parameters():
+        if _in_parts(name, parts) is not None:
+            p.requires_grad_(False)
+            n += 1
+    return n

@@ -326,3 +326,46 @@ def test_study_reports_come_from_the_json_files(tmp_path):
     (docs / "RESULTS.md").unlink()
     study.write_results_table1(args, docs / "RESULTS.md")
     assert (docs / "RESULTS.md").read_text().startswith("<!-- table1:start -->")
+
+
+@pytest.mark.slow
+def test_shared_frozen_parts_for_every_method(tiny_data, tmp_path):
+    """The ablation protocol: backbone (+ language, + RPN for GRM-Net) copied from one GRM-Net and kept frozen,
+    so that the methods differ only in what they train on top."""
+    from grmnet.cli import main
+    from grmnet.config import tiny_config
+    from grmnet.testing import make_tiny_weights
+    from grmnet.weights import load_model
+
+    source = load_model(make_tiny_weights(tmp_path / "src"), "cpu")[0].state_dict()
+    common = ["--data", str(tiny_data), "--device", "cpu", "--workers", "0", "--iters", "2",
+              "--init-parts", str(tmp_path / "src")]
+
+    def config(name, parts):
+        cfg = tiny_config()
+        cfg.input_size, cfg.warmup_iters, cfg.checkpoint_every, cfg.augment = 128, 1, 1, False
+        cfg.num_references, cfg.frozen_parts = 5, parts
+        cfg.save(tmp_path / name)
+        return ["--config", str(tmp_path / name)]
+
+    assert main(["train", "--out", str(tmp_path / "grm"), *config("g.json", ["backbone", "language", "rpn"]),
+                 *common]) == 0
+    trained = load_model(tmp_path / "grm", "cpu")[0].state_dict()
+    for k, v in trained.items():
+        if k.split(".")[0] in ("backbone", "language", "rpn"):
+            assert torch.equal(v, source[k]), k
+    assert any(k.startswith("roi_heads.") and (k not in source or v.shape != source[k].shape
+                                               or not torch.equal(v, source[k])) for k, v in trained.items())
+
+    base = config("b.json", ["backbone", "language"])
+    assert main(["train-baseline", "--method", "binary", "--out", str(tmp_path / "bin"), *base, *common]) == 0
+    assert main(["train-baseline", "--method", "two-stage", "--out", str(tmp_path / "ts"), "--matcher",
+                 str(tmp_path / "bin"), *base, *common]) == 0
+    two_stage = load_baseline("two-stage", tmp_path / "ts").model.state_dict()
+    checked = 0
+    for k, v in two_stage.items():
+        part = k.split(".", 1)[1]
+        if part.split(".")[0] in ("backbone", "language"):
+            assert torch.equal(v, source[part]), k
+            checked += 1
+    assert checked > 50            # segmenter.backbone, matcher.backbone and matcher.language

@@ -63,6 +63,8 @@ def base_config(args) -> GRMNetConfig:
 
 def run_config(name: str, args) -> GRMNetConfig:
     cfg = base_config(args)
+    if args.shared_parts:   # GRM-Net variants share backbone, language model and RPN; baselines have no fused RPN
+        cfg.frozen_parts = ["backbone", "language"] if name in BASELINES else ["backbone", "language", "rpn"]
     for k, v in VARIANTS.get(name, ({}, ""))[0].items():
         setattr(cfg, k, v)
     cfg.validate()
@@ -92,8 +94,8 @@ def train(name: str, args, env: dict) -> None:
     run = args.out / name
     run.mkdir(parents=True, exist_ok=True)
     study = _read_json(run / "study.json") or {}
-    budget = (args.input_size, str(args.data), args.iters)
-    if study and (study.get("input_size"), study.get("data"), study.get("iters")) != budget:
+    budget = (args.input_size, str(args.data), args.iters, args.shared_parts)
+    if study and (study.get("input_size"), study.get("data"), study.get("iters"), study.get("shared_parts")) != budget:
         raise SystemExit(f"{run} belongs to a study with input size {study.get('input_size')}, data "
                          f"{study.get('data')}, {study.get('iters')} iterations; use another --out for another budget")
     if trained_steps(run, name) >= args.iters:
@@ -105,6 +107,8 @@ def train(name: str, args, env: dict) -> None:
               "--device", args.device, "--resume"]
     if args.workers is not None:
         common += ["--workers", str(args.workers)]
+    if args.shared_parts and not (run / "trainer_state.json").is_file():
+        common += ["--init-parts", str(args.shared_parts)]
     if name in BASELINES:
         cmd = [sys.executable, "-m", "grmnet.cli", "train-baseline", "--method", name, *common]
         if name == "two-stage" and not (run / "trainer_state.json").is_file():
@@ -116,6 +120,7 @@ def train(name: str, args, env: dict) -> None:
         _call(cmd, env)
     finally:
         study.update({"name": name, "input_size": args.input_size, "data": str(args.data), "iters": args.iters,
+                      "shared_parts": args.shared_parts,
                       "device": args.device, "seed": args.seed,
                       "train_seconds": round(study.get("train_seconds", 0.0) + time.perf_counter() - t0, 1)})
         (run / "study.json").write_text(json.dumps(study, indent=1))
@@ -200,7 +205,10 @@ def budget_lines(args, summaries: list[dict]) -> list[str]:
         f"expressions = {cfg.batch_size} pairs per step, i.e. {args.iters * per_step} images / "
         f"{args.iters * cfg.batch_size} pairs seen (no-target and short expression lists can make it fewer), "
         f"AdamW lr {cfg.lr:g}, warm-up {cfg.warmup_iters}, cosine decay, seed {args.seed}; backbone "
-        f"{cfg.backbone} + FPN {cfg.fpn_channels} ch from scratch; device `{device}`.",
+        f"{cfg.backbone} + FPN {cfg.fpn_channels} ch "
+        + (f"copied from `{args.shared_parts}` and frozen for every row, with its language model (and, for the "
+           f"GRM-Net rows, its RPN); only the heads on top are trained, from a fresh initialisation"
+           if args.shared_parts else "from scratch") + f"; device `{device}`.",
         f"- **Data:** `{_show(args.data)}`, {scenes if scenes is not None else '?'} training scenes; evaluation on split "
         f"`{args.split}`: {ev.get('pairs', '?')} (image, expression) pairs on {ev.get('images', '?')} image(s)"
         + (f" (first {args.eval_limit} pairs only)" if args.eval_limit else "")
@@ -257,6 +265,8 @@ def command_line(args) -> str:
         parts.append(f"--base-config '{_show(args.base_config) if args.base_config else ''}'")
     if args.seed:
         parts.append(f"--seed {args.seed}")
+    if args.shared_parts:
+        parts.append(f"--shared-parts {args.shared_parts}")
     if _show(args.out) != "runs/ablations":
         parts.append(f"--out {_show(args.out)}")
     return " ".join(parts)
@@ -352,6 +362,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="OMP/torch threads of the child processes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shared-parts", default=None,
+                   help="GRM-Net weights whose backbone + language model (+ RPN) every method starts from, frozen: "
+                        "the CPU-sized protocol, where only the compared heads are trained")
     p.add_argument("--only", default=None, help="comma-separated run names (default: all)")
     p.add_argument("--report-only", action="store_true", help="only rewrite the docs from existing JSON")
     args = p.parse_args(argv)

@@ -1,32 +1,58 @@
 """Copy a run's latest weights into resources/weights/ as fp16 safetensors + config + vocabulary + log.
 
-usage: python tools/ship_weights.py RUN_DIR [DEST]   (DEST defaults to resources/weights)
+usage: python tools/ship_weights.py RUN_DIR [DEST] [--continues] [--hardware TEXT]
+
 fp16 halves the file; the model is loaded back in fp32, so accuracy is unchanged to within rounding.
+--continues: RUN_DIR was initialised from the weights in DEST (`grmnet train --init`), so DEST's training log is
+kept as the earlier stage(s) and the run's log is appended as a new stage. Every row carries its stage number,
+the hardware it ran on and the images per step, which is what docs/RESULTS.md's budget is computed from.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from grmnet.weights import load_model, read_metadata, save_model
 
+CPU = "2-core CPU"
 
-def ship(run: Path, dest: Path) -> Path:
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.is_file() else []
+
+
+def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU) -> Path:
     model, cfg, vocab, weights = load_model(run, "cpu")
     meta = read_metadata(weights)
     meta["source_run"] = run.name
     meta["trained_on"] = "synthetic SketchyScene-style scenes only (grmnet synth); no SketchyScene images"
+    earlier = []
+    if continues:
+        earlier = _rows(dest / "train_log.jsonl")
+        for r in earlier:   # logs shipped before stages existed were one CPU stage
+            r.setdefault("stage", 1)
+            r.setdefault("hardware", CPU)
+            r.setdefault("images_per_step", max(1, r["pairs_per_step"] // 4))
+    stage = max((r["stage"] for r in earlier), default=0) + 1
+    step = int(meta.get("step", 1 << 62))
+    # only the history of the shipped weights (a run may have logged past its checkpoint)
+    rows = [r for r in _rows(run / "train_log.jsonl") if r["step"] <= step]
+    images_per_step = max(1, cfg.batch_size // cfg.expressions_per_image)
+    for r in rows:
+        r.update(stage=stage, hardware=hardware, images_per_step=images_per_step)
     out = save_model(model, cfg, vocab, dest, half=True, metadata=meta)
-    log = run / "train_log.jsonl"
-    if log.is_file():   # only the history of the shipped weights (a run may have logged past its checkpoint)
-        step = int(meta.get("step", 1 << 62))
-        lines = [l for l in log.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= step]
-        (dest / "train_log.jsonl").write_text("\n".join(lines) + "\n")
+    if earlier or rows:
+        (dest / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in earlier + rows))
     return out
 
 
 if __name__ == "__main__":
-    run = Path(sys.argv[1])
-    dest = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parents[1] / "resources" / "weights"
-    print(ship(run, dest))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", type=Path)
+    p.add_argument("dest", type=Path, nargs="?",
+                   default=Path(__file__).resolve().parents[1] / "resources" / "weights")
+    p.add_argument("--continues", action="store_true", help="keep DEST's log as earlier training stages")
+    p.add_argument("--hardware", default=CPU, help="what the run trained on, for the budget table")
+    a = p.parse_args()
+    print(ship(a.run, a.dest, a.continues, a.hardware))

@@ -4,12 +4,14 @@
 # with seed 1 (START_KEY, default 3001), i.e. never the scenes of data/synth/train (keys 1-3000) nor any
 # val/test scene. Give each run its own START_KEY so that runs do not repeat scenes.
 #   tools/train_gpu.sh INIT_DIR RUN_DIR SECONDS [RANKS] [WORKERS_PER_RANK] [DEVICE]
-# RANKS processes share the GPU(s): one process is bound by torchvision's per-image Python loops (measured on
-# an H200: ~35 pairs/s, GPU 20 % busy), so several ranks are what fills a big GPU.
-# Then: python tools/ship_weights.py RUN_DIR resources/weights
+# The shipped stage 2: tools/train_gpu.sh runs/default RUN 500   (8.4 min on one H200, 368 iterations x 48 pairs)
+# One process is bound by torchvision's per-image Python loops (measured on an H200: ~35 pairs/s with the GPU
+# 20 % busy). RANKS > 1 starts torchrun; ranks beyond the GPU count share a GPU through gloo, but on one H200
+# 5 ranks gave no more than one process (~38 pairs/s in all), so use one rank per GPU.
+# Then: python tools/ship_weights.py RUN_DIR resources/weights --continues --hardware "1x H200 (lent)"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-INIT=$1; RUN=$2; BUDGET=$3; RANKS=${4:-6}; WORKERS=${5:-1}; DEVICE=${6:-cuda}
+INIT=$1; RUN=$2; BUDGET=$3; RANKS=${4:-1}; WORKERS=${5:-14}; DEVICE=${6:-cuda}
 RESUME=()
 [ -f "$RUN/trainer_state.json" ] && RESUME=(--resume)
 LAUNCH=(python3 -m grmnet.cli)

@@ -25,7 +25,6 @@ from tqdm import tqdm
 from grmnet.baselines import build_baseline_model
 from grmnet.baselines.binary import binary_losses, referred_targets
 from grmnet.baselines.common import BaselineConfig, read_baseline_files, save_baseline
-from grmnet.weights import load_state_strict
 from grmnet.data.augment import augment_strokes
 from grmnet.data.categories import CATEGORIES, label_of
 from grmnet.data.sketchyscene import SketchySceneDataset
@@ -34,7 +33,7 @@ from grmnet.imaging import model_input, to_grey
 from grmnet.prediction import resolve_device
 from grmnet.training import (FromStep, PairBatches, _boxes_of, _load_optimizer, _save_optimizer, build_vocabulary,
                              collate, lr_at, masks_at_input)
-from grmnet.weights import _atomic
+from grmnet.weights import _atomic, copy_parts, freeze_parts, load_model, load_state_strict
 
 STATE_NAME = "trainer_state.json"
 
@@ -116,12 +115,19 @@ def run_train_baseline(args) -> int:
         cfg = BaselineConfig.load(args.config, args.method) if args.config else BaselineConfig()
         cfg.method = args.method
         cfg.validate()
+        parts_source = None
+        if getattr(args, "init_parts", None):
+            parts_source, _, init_vocab, init_weights = load_model(args.init_parts, "cpu")
         if args.matcher:
             vocab = read_baseline_files(args.matcher, "binary")[1]
+        elif parts_source is not None:
+            vocab = init_vocab
         else:
             vocab = build_vocabulary(data)
         torch.manual_seed(cfg.model.seed)
         model = build_baseline_model(cfg, len(vocab))
+        if parts_source is not None:
+            copy_parts(model, parts_source.state_dict(), cfg.model.frozen_parts, init_weights)
         phases = ["segmenter", "matcher"] if cfg.method == "two-stage" else ["matcher"]
         state = {"method": cfg.method, "phase": phases[0], "steps": {p: 0 for p in phases},
                  "images_seen": {p: 0 for p in phases}, "pairs_seen": {p: 0 for p in phases},
@@ -138,6 +144,7 @@ def run_train_baseline(args) -> int:
     state["iters"] = cfg.model.max_iters
     state["done"] = False
     out.mkdir(parents=True, exist_ok=True)
+    freeze_parts(model, cfg.model.frozen_parts)
     model.to(device)
     for phase in state["steps"]:
         if phase == "matcher" and state.get("matcher_from"):
