@@ -254,7 +254,7 @@ def rasterise(svg: str):
         return np.array(Image.open(io.BytesIO(bytes(png))).convert("RGBA"))
 
     m = re.search(r'viewBox="([-0-9.]+) ([-0-9.]+) ([0-9.]+) ([0-9.]+)"', svg)
-    w, h = float(m.group(3)), float(m.group(4))
+    w = float(m.group(3))
     a = render(1024)
     ys, xs = np.nonzero(a[..., 3] > 8)
     if len(xs) == 0:

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grmnet.data.categories import (  # noqa: E402
-    CATEGORIES, MOVABLE, SKY, TREE, UNMOVABLE, category_of_noun, plural, singular,
+    CATEGORIES, SKY, category_of_noun, plural, singular,
 )
 from grmnet.data.expressions import RELATIONS, generate_expressions  # noqa: E402
 
