@@ -57,6 +57,7 @@ class GRMNetConfig:
     detections_per_img: int = 30
     # --- prediction --------------------------------------------------------------------------------
     score_threshold: float = 0.5     # default threshold for returned instances
+    count_floor: float | None = None   # with a stated count ("the two cats"), fill it down to this score (None: off)
     ink_threshold: int = 128         # grey < this is ink (SketchyScene convention)
     mask_threshold: float = 0.5      # region = pasted mask probability above this
     ink_margin: int = 0              # px (at 750 px) the region grows by before taking its ink

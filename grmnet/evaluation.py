@@ -24,6 +24,7 @@ from tqdm import tqdm
 from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.imaging import to_grey
 from grmnet.masks import decode_rle
+from grmnet.selection import choose_instances, stated_count
 from grmnet.weights import dump_json
 
 RELATION = re.compile(r"\b(front|behind|back|near|among|around|of)\b")
@@ -93,10 +94,13 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
     predictions: dict[int, dict] = {}
     pairs = data.pairs[:limit] if limit else data.pairs
     ann_id, t0 = 1, time.perf_counter()
+    count_floor = getattr(getattr(engine, "cfg", None), "count_floor", None)
     for img_id, (key, expression, targets) in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
         sample = data.image(key)
         sketch = engine.encode(to_grey(sample.drawing))
-        result = engine.predict_sketch(sketch, expression, threshold=0.0)
+        # every scored instance (AP ranks them all); the returned set is chosen below
+        result = engine.predict_sketch(sketch, expression, threshold=0.0,
+                                       **({"apply_count": False} if count_floor is not None else {}))
         h, w = sample.instance_gt.shape
         sizes[img_id] = (h, w)
         types[img_id] = expression_type(expression, len(targets))
@@ -107,20 +111,20 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
             gt_anns.append({"id": ann_id, "image_id": img_id, "category_id": 1, "segmentation": rle,
                             "area": float(m.sum()), "bbox": list(mask_utils.toBbox(_rle(m))), "iscrowd": 0})
             ann_id += 1
-        chosen = []
         for inst in result["instances"]:
             dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": inst["ink_mask_rle"],
                             "score": inst["score"]})
-            if inst["score"] >= threshold:
-                chosen.append(decode_rle(inst["ink_mask_rle"]))
-        ok = exact_selection(chosen, gts)
+        # what the product returns: the engine's own rule (threshold, and the stated count where it uses one)
+        returned = [result["instances"][i] for i in choose_instances(
+            [i["score"] for i in result["instances"]], threshold, stated_count(expression), count_floor)]
+        ok = exact_selection([decode_rle(i["ink_mask_rle"]) for i in returned], gts)
         exact.append(ok)
         exact_by_type[types[img_id]].append(ok)
         if keep_predictions:
             entry = predictions.setdefault(key, {"image": f"{data.split}/{key}", "width": int(w), "height": int(h),
                                                  "results": []})
             result = dict(result)
-            result["instances"] = [i for i in result["instances"] if i["score"] >= threshold]
+            result["instances"] = returned
             entry["results"].append(result)
     seconds = time.perf_counter() - t0
     img_ids = list(sizes)

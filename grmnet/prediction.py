@@ -17,6 +17,7 @@ from grmnet.data.categories import category_of_label, singular
 from grmnet.errors import ExpressionError, GRMNetError
 from grmnet.imaging import ModelInput, SketchCache, ink_mask, model_input, to_grey
 from grmnet.masks import encode_rle
+from grmnet.selection import choose_instances, stated_count
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.modeling.language import tokenize
 from grmnet.weights import default_weights_path, load_model
@@ -101,15 +102,18 @@ class Predictor:
 
     # ---- prediction -------------------------------------------------------------------------------
     @torch.inference_mode()
-    def predict_sketch(self, sketch: EncodedSketch, expression: str, threshold: float | None = None) -> dict:
-        """One expression on an encoded sketch -> a result dict of the JSON format."""
+    def predict_sketch(self, sketch: EncodedSketch, expression: str, threshold: float | None = None,
+                       apply_count: bool = True) -> dict:
+        """One expression on an encoded sketch -> a result dict of the JSON format. apply_count=False returns
+        every instance above the threshold, ignoring the stated count (evaluation ranks them all for AP)."""
         unknown = self.check_expression(expression)
         thr = self.threshold if threshold is None else threshold
         start = time.perf_counter()
         tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
         out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]
         t_refer = time.perf_counter()
-        keep = out["scores"] >= thr
+        floor = self.cfg.count_floor if apply_count else None
+        keep = out["scores"] >= (thr if floor is None else min(thr, floor))
         boxes = out["boxes"][keep] / sketch.inputs.scale
         scores, labels, masks = out["scores"][keep], out["labels"][keep], out["masks"][keep]
         h, w = sketch.grey.shape
@@ -125,6 +129,8 @@ class Predictor:
                 instances.append({"category": category_of_label(label), "score": round(float(score), 4),
                                   "bbox": [round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)],
                                   "ink_mask_rle": encode_rle(ink), "region_mask_rle": encode_rle(region)})
+        chosen = choose_instances([i["score"] for i in instances], thr, stated_count(expression), floor)
+        instances = [instances[i] for i in chosen]
         label_instances(instances)
         end = time.perf_counter()
         self.last_stages_ms.update({"language+rpn+roi_heads": (t_refer - start) * 1e3,

@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------- model
     def load_model(self) -> None:
         self.model_status.setText("Loading model…")
-        self.client.load(self.prefs.weights or None, self.prefs.device, self.prefs.threshold)
+        self.client.load(self.prefs.weights or None, self.prefs.device, self.prefs.query_threshold)
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         self.query_bar.set_vocabulary(info.vocabulary)
@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
             self.show_status(f"None of these words are known to the model: {', '.join(unknown)}")
             return
         self._query_revision = self.doc.revision
-        self.client.query(self.doc.composite(), expression, self.prefs.threshold)
+        self.client.query(self.doc.composite(), expression, self.prefs.query_threshold)
         note = f" (ignoring unknown: {', '.join(unknown)})" if unknown else ""
         self.show_status(f"Selecting “{expression}”…{note}", 0)
 

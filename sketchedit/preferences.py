@@ -25,8 +25,13 @@ DEVICES = ("auto", "cpu", "cuda")
 class Preferences:
     weights: str = ""  # empty: the shipped model
     device: str = "auto"
-    threshold: float = 0.5
+    threshold: float = 0.0  # 0: the model's own (tuned with its weights, see config.json score_threshold)
     autosave_seconds: int = 60
+
+    @property
+    def query_threshold(self) -> float | None:
+        """The threshold to send with a query: None = the model's own."""
+        return self.threshold if self.threshold > 0 else None
 
     @classmethod
     def load(cls, settings: QSettings) -> "Preferences":
@@ -68,6 +73,7 @@ class PreferencesDialog(QDialog):
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
+        self.threshold.setSpecialValueText("model's own")   # shown at 0.0
         self.threshold.setValue(prefs.threshold)
         self.autosave = QSpinBox()
         self.autosave.setRange(10, 3600)

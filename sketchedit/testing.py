@@ -33,9 +33,9 @@ def rle_of(mask: np.ndarray) -> dict:
 
 
 class FakePredictor:
-    def __init__(self, weights=None, device: str = "cpu", threshold: float = 0.5, delay_s: float = 0.0):
+    def __init__(self, weights=None, device: str = "cpu", threshold: float | None = None, delay_s: float = 0.0):
         self.device = device
-        self.threshold = threshold
+        self.threshold = 0.5 if threshold is None else threshold
         self.delay_s = delay_s
         self.vocabulary = WORDS
         self.calls: list[str] = []

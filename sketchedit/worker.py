@@ -19,10 +19,10 @@ from grmnet.errors import GRMNetError, NoWeightsError
 
 _ORPHANED_THREADS: list[QThread] = []
 # (weights, device, threshold) -> an object with the grmnet.prediction.Predictor interface.
-PredictorFactory = Callable[[Any, str, float], Any]
+PredictorFactory = Callable[[Any, str, "float | None"], Any]
 
 
-def load_predictor(weights, device: str, threshold: float):
+def load_predictor(weights, device: str, threshold: float | None):
     """The real model (imported here so that importing the app does not import torch)."""
     from grmnet.prediction import Predictor
 
@@ -57,6 +57,7 @@ class PredictionWorker(QObject):
     @Slot(str, str, float)
     def load(self, weights: str, device: str, threshold: float) -> None:
         weights = weights or None  # "" = the shipped model (see ModelClient: None never crosses threads)
+        threshold = None if threshold < 0 else threshold  # -1 = the model's own threshold
         self._predictor = None
         try:
             predictor = self._factory(weights, device, threshold)
@@ -132,12 +133,13 @@ class ModelClient(QObject):
     def busy(self) -> bool:
         return self.latest_query_id in self._expressions
 
-    def load(self, weights=None, device: str = "cpu", threshold: float = 0.5) -> None:
-        """(Re)load the model in the background; ready or unavailable follows."""
+    def load(self, weights=None, device: str = "cpu", threshold: float | None = None) -> None:
+        """(Re)load the model in the background (threshold None: the model's own); ready or unavailable follows."""
         self.info = None
         self.loading = True
         self.cancel()
-        self._load_requested.emit(str(weights) if weights else "", device, float(threshold))
+        self._load_requested.emit(str(weights) if weights else "", device,
+                                  -1.0 if threshold is None else float(threshold))
 
     def query(self, image: np.ndarray, expression: str, threshold: float | None = None) -> int:
         """Queue a query on a snapshot of ``image``; returns its id."""

@@ -486,8 +486,10 @@ def test_preferences_round_trip(tmp_path):
     Preferences("w.safetensors", "cuda", 0.7, 30).save(settings)
     prefs = Preferences.load(settings)
     assert prefs == Preferences("w.safetensors", "cuda", 0.7, 30)
+    assert prefs.query_threshold == 0.7
     settings.setValue("model/threshold", "garbage")
-    assert Preferences.load(settings).threshold == 0.5
+    assert Preferences.load(settings).threshold == 0.0
+    assert Preferences().query_threshold is None          # by default the model's own, tuned threshold
     dialog = PreferencesDialog(prefs)
     dialog.threshold.setValue(0.35)
     dialog.device.setCurrentText("cpu")

@@ -1,0 +1,65 @@
+"""The returned set: score threshold plus the target count the expression states (pure rules)."""
+from grmnet.selection import choose_instances, stated_count
+
+
+def test_stated_count_follows_the_grammar():
+    assert stated_count("the two cats") == 2
+    assert stated_count("the five trees on the left") == 5
+    assert stated_count("both the two rabbits") == 2
+    assert stated_count("both the tree") == 2          # two far-apart trees (a grammar quirk)
+    assert stated_count("all the four trees around the house") == 4
+    assert stated_count("the cat") is None
+    assert stated_count("all the trees") is None       # 6+ or several clusters: no number
+    assert stated_count("the  trees") is None          # blank numeral of 6+
+    assert stated_count("the cat near the two trees") is None   # a number in the reference is not the target's
+    assert stated_count("") is None
+
+
+def test_choose_without_count_is_the_threshold():
+    scores = [0.2, 0.9, 0.75, 0.4]
+    assert choose_instances(scores, 0.7) == [1, 2]
+    assert choose_instances(scores, 0.7, count=3) == [1, 2]               # counting off (no floor)
+    assert choose_instances(scores, 0.7, count=None, count_floor=0.3) == [1, 2]
+
+
+def test_choose_fills_and_caps_the_stated_count():
+    scores = [0.2, 0.9, 0.75, 0.4]
+    assert choose_instances(scores, 0.95, count=2, count_floor=0.3) == [1, 2]     # filled from below
+    assert choose_instances(scores, 0.7, count=4, count_floor=0.3) == [1, 2, 3]   # not below the floor
+    assert choose_instances(scores, 0.1, count=2, count_floor=0.05) == [1, 2]     # capped to the best two
+    assert choose_instances([], 0.5, count=2, count_floor=0.1) == []
+
+
+def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
+    """With a count floor, 'the two ...' returns the best two (filled from below the threshold), 'the cat' the
+    instances above the threshold, and apply_count=False (what evaluation ranks for AP) all of them."""
+    import numpy as np
+    import torch
+
+    from grmnet.config import GRMNetConfig
+    from grmnet.prediction import Predictor
+    from grmnet.testing import make_tiny_weights
+
+    make_tiny_weights(tmp_path)
+    cfg = GRMNetConfig.load(tmp_path / "config.json")
+    cfg.count_floor, cfg.score_threshold = 0.3, 0.8
+    cfg.save(tmp_path / "config.json")
+    p = Predictor(tmp_path)
+    image = np.full((256, 256), 255, np.uint8)
+    for x in (20, 80, 140, 200):          # four inked squares, one per scored box
+        image[100:140, x:x + 30] = 0
+    sketch = p.encode(image)
+    s = sketch.inputs.scale
+    boxes = torch.tensor([[x, 100, x + 30, 140] for x in (20, 80, 140, 200)], dtype=torch.float) * s
+    scores = torch.tensor([0.5, 0.9, 0.2, 0.35])
+    fake = {"boxes": boxes, "scores": scores, "labels": torch.ones(4, dtype=torch.long),
+            "masks": torch.ones((4, 1, 28, 28))}
+    monkeypatch.setattr(p.model, "refer", lambda *a, **k: [fake])
+
+    def xs(result):
+        return sorted(round(i["bbox"][0]) for i in result["instances"])
+
+    assert xs(p.predict_sketch(sketch, "the two cats")) == [20, 80]             # 0.9, then 0.5 from below
+    assert xs(p.predict_sketch(sketch, "the three cats")) == [20, 80, 200]      # 0.35 >= floor, 0.2 is not
+    assert xs(p.predict_sketch(sketch, "the cat")) == [80]                      # no count: the threshold
+    assert xs(p.predict_sketch(sketch, "the two cats", threshold=0.0, apply_count=False)) == [20, 80, 140, 200]
