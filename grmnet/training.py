@@ -237,6 +237,7 @@ def run_train(args) -> int:
         state = json.loads((out / "trainer_state.json").read_text())
         start = int(state["step"])
         spent = float(state.get("seconds", 0.0))
+        init_from = state.get("init")
     else:
         cfg = GRMNetConfig.load(args.config) if args.config else GRMNetConfig()
         if args.init:
@@ -256,6 +257,7 @@ def run_train(args) -> int:
             torch.manual_seed(cfg.seed)
             model = GRMNet(cfg, len(vocab))
         start, spent = 0, 0.0
+        init_from = str(args.init) if args.init else None
     if args.iters is not None:
         cfg.max_iters = args.iters
     total = cfg.max_iters
@@ -335,7 +337,7 @@ def run_train(args) -> int:
                     log.flush()
                     t_last, seen = time.perf_counter(), 0
                 if step % cfg.checkpoint_every == 0 or step == total:
-                    _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start)
+                    _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
     finally:
         bar.close()
         if log:
@@ -343,13 +345,13 @@ def run_train(args) -> int:
         if world > 1:
             dist.destroy_process_group()
     if rank == 0:
-        _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start)
+        _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
         print(json.dumps({"run": str(out), "step": step, "weights": str(out / "model.safetensors")}))
     return 0
 
 
-def _checkpoint(model, cfg, vocab, opt, out: Path, step: int, seconds: float) -> None:
+def _checkpoint(model, cfg, vocab, opt, out: Path, step: int, seconds: float, init_from: str | None) -> None:
     save_model(_unwrap(model), cfg, vocab, out, metadata={"step": step})
     _save_optimizer(opt, out / "optimizer.safetensors")
-    state = {"step": step, "seconds": round(seconds, 1)}
+    state = {"step": step, "seconds": round(seconds, 1), **({"init": init_from} if init_from else {})}
     _atomic(out / "trainer_state.json", lambda tmp: Path(tmp).write_text(json.dumps(state)))

@@ -111,3 +111,24 @@ def test_overfits_a_few_scenes(tiny_data, tmp_path):
                "--device", "cpu")
     metrics = json.loads(res.stdout.strip().splitlines()[-1])
     assert metrics["AP50"] >= 90, metrics
+
+
+def test_shipping_a_continued_run_keeps_the_earlier_stage(tiny_data, tmp_path):
+    """A run started with --init from shipped weights is shipped back as a new stage of their training log."""
+    from grmnet.testing import make_tiny_weights
+
+    shipped = tmp_path / "shipped"
+    make_tiny_weights(shipped)
+    earlier = [{"step": 10, "lr": 1e-3, "images_per_s": 2.0, "pairs_per_step": 8, "time": 100.0, "loss_mask": 0.5},
+               {"step": 20, "lr": 1e-3, "images_per_s": 2.0, "pairs_per_step": 8, "time": 110.0, "loss_mask": 0.4}]
+    (shipped / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in earlier))
+    run = tmp_path / "run"
+    _run("-m", "grmnet.cli", "train", "--data", str(tiny_data), "--out", str(run), "--init", str(shipped),
+         "--config", str(_config(tmp_path / "c.json")), "--iters", "2", "--device", "cpu", "--workers", "0")
+    assert json.loads((run / "trainer_state.json").read_text())["init"] == str(shipped)
+    _run(str(Path(__file__).resolve().parents[1] / "tools" / "ship_weights.py"), str(run), str(shipped),
+         "--hardware", "test machine")
+    rows = [json.loads(l) for l in (shipped / "train_log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows] == [1, 1, 2]
+    assert rows[0]["hardware"] == "2-core CPU" and rows[-1]["hardware"] == "test machine"
+    assert rows[-1]["step"] == 2 and rows[-1]["images_per_step"] >= 1

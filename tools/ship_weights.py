@@ -27,6 +27,8 @@ def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU) ->
     meta = read_metadata(weights)
     meta["source_run"] = run.name
     meta["trained_on"] = "synthetic SketchyScene-style scenes only (grmnet synth); no SketchyScene images"
+    state = json.loads((run / "trainer_state.json").read_text()) if (run / "trainer_state.json").is_file() else {}
+    continues = continues or bool(state.get("init"))   # the run started from other weights (`grmnet train --init`)
     earlier = []
     if continues:
         earlier = _rows(dest / "train_log.jsonl")

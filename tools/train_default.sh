@@ -21,4 +21,5 @@ fi
 grmnet train --data "$DATA" --out "$RUN" --config resources/weights/train_config.json --iters "$ITERS" \
     --device "$DEVICE" --resume "${INIT[@]}"
 # 3. ship: fp16 weights + config + vocabulary into resources/weights/
+#    (a run started from the shipped weights appends its log to theirs as a new stage: trainer_state.json "init")
 python tools/ship_weights.py "$RUN" resources/weights
