@@ -304,7 +304,8 @@ def run_train(args) -> int:
         return used
     ema: dict[str, float] = {}
     try:
-        for batch in loader:
+        batches = iter(loader)
+        for batch in batches:
             used = progress()
             if step >= total or (used is not None and used >= 1.0):
                 break
@@ -339,6 +340,8 @@ def run_train(args) -> int:
                 if step % cfg.checkpoint_every == 0 or step == total:
                     _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
     finally:
+        # stop the loader workers now, not at interpreter exit (where spawned workers die with an abort message)
+        batches = batch = loader = None
         bar.close()
         if log:
             log.close()

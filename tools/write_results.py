@@ -110,10 +110,16 @@ def tuning_section(t: dict | None) -> list[str]:
         return []
     lines = ["## Inference settings chosen on the synthetic validation split (`python tools/tune_inference.py`)", "",
              f"First {t['pairs']} validation pairs. Chosen: ink margin {t['chosen']['ink_margin']} px, score threshold "
-             f"{t['chosen']['score_threshold']}.", "", "| ink margin (px at 750) | AP | AP50 | AP75 |", "|---|---|---|---|"]
+             f"{t['chosen']['score_threshold']}, count floor {t['chosen'].get('count_floor')} (with a stated count, "
+             "'the two cats', the best-scored instances down to this score fill it and extra ones are dropped; "
+             "None = counts ignored).", "", "| ink margin (px at 750) | AP | AP50 | AP75 |", "|---|---|---|---|"]
     lines += [f"| {m} | {v['AP']} | {v['AP50']} | {v['AP75']} |" for m, v in t["margins"].items()]
     lines += ["", "| score threshold | exact selection % | no-target accuracy % |", "|---|---|---|"]
     lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["thresholds"].items()]
+    if t.get("count_floors"):
+        lines += ["", f"At threshold {t['chosen']['score_threshold']}:", "",
+                  "| count floor | exact selection % | no-target accuracy % |", "|---|---|---|"]
+        lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["count_floors"].items()]
     return lines + [""]
 
 
@@ -158,8 +164,8 @@ def write_readme_summary(synth: dict | None, real: dict | None, bench: dict | No
             "| | mask AP | AP50 | AP75 | exact selection |", "|---|---|---|---|---|"]
     for name, m in (("synthetic test split", synth), ("3 real SketchyScene samples (far too few for a claim)", real)):
         if m:
-            rows.append(f"| {name} ({m['pairs']} pairs) | {m['AP']:.1f} | {m['AP50']:.1f} | {m['AP75']:.1f} | "
-                        f"{m['exact_selection']:.1f} % |")
+            rows.append(f"| {name} ({m['pairs']} pairs) | {m['AP']:.2f} | {m['AP50']:.2f} | {m['AP75']:.2f} | "
+                        f"{m['exact_selection']:.2f} % |")
     rows.append("| paper, real SketchyScene-Matching test set | 59.4 | 71.4 | 62.1 | – |")
     if bench:
         rows += ["", f"Latency on this 2-core CPU (`grmnet bench`, {bench['input_size']} px): cold "
