@@ -35,23 +35,31 @@ def _describe(exc: OSError, target: str) -> str:
 
 
 @contextlib.contextmanager
+def _as_export_error(target: str) -> Iterator[None]:
+    """An OSError inside becomes an ExportError that names the target and says why (ExportErrors pass)."""
+    try:
+        yield
+    except ExportError:
+        raise
+    except OSError as exc:
+        raise ExportError(_describe(exc, target), exc.errno) from exc
+
+
+@contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     """Yield a temporary file path next to ``target``; on success move it into place."""
     target = os.fspath(target)
     folder = os.path.dirname(os.path.abspath(target))
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(target) + ".", suffix=suffix, dir=folder)
-        os.close(fd)
-        yield tmp
-        with open(tmp, "rb+") as fh:  # make sure the bytes are on disk before the rename
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        tmp = None
-    except ExportError:
-        raise
-    except OSError as exc:
-        raise ExportError(_describe(exc, target), exc.errno) from exc
+        with _as_export_error(target):
+            fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(target) + ".", suffix=suffix, dir=folder)
+            os.close(fd)
+            yield tmp
+            with open(tmp, "rb+") as fh:  # make sure the bytes are on disk before the rename
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            tmp = None
     finally:
         if tmp is not None and os.path.exists(tmp):
             with contextlib.suppress(OSError):
@@ -65,22 +73,19 @@ def atomic_folder(target: str | os.PathLike) -> Iterator[str]:
     parent = os.path.dirname(os.path.abspath(target))
     tmp = None
     try:
-        tmp = tempfile.mkdtemp(prefix=".~" + os.path.basename(target) + ".", dir=parent)
-        yield tmp
-        old = None
-        if os.path.exists(target):
-            old = target + ".~old"
-            if os.path.exists(old):
+        with _as_export_error(target):
+            tmp = tempfile.mkdtemp(prefix=".~" + os.path.basename(target) + ".", dir=parent)
+            yield tmp
+            old = None
+            if os.path.exists(target):
+                old = target + ".~old"
+                if os.path.exists(old):
+                    shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+            os.replace(tmp, target)
+            tmp = None
+            if old:
                 shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        tmp = None
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except ExportError:
-        raise
-    except OSError as exc:
-        raise ExportError(_describe(exc, target), exc.errno) from exc
     finally:
         if tmp is not None and os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
