@@ -8,6 +8,7 @@
 # One process is bound by torchvision's per-image Python loops (measured on an H200: ~35 pairs/s with the GPU
 # 20 % busy). RANKS > 1 starts torchrun; ranks beyond the GPU count share a GPU through gloo, but on one H200
 # 5 ranks gave no more than one process (~38 pairs/s in all), so use one rank per GPU.
+# CONFIG=tools/cpu_finetune_config.json suits a CPU (4 images x 4 expressions per step, short warm-up).
 # Then: python tools/ship_weights.py RUN_DIR resources/weights --continues --hardware "1x H200 (lent)"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,5 @@ RESUME=()
 LAUNCH=(python3 -m grmnet.cli)
 [ "$RANKS" -gt 1 ] && LAUNCH=(python3 -m torch.distributed.run --standalone --nproc-per-node "$RANKS" -m grmnet.cli)
 "${LAUNCH[@]}" train --online-seed 1 --online-start-key "${START_KEY:-3001}" --out "$RUN" \
-    --config tools/gpu_finetune_config.json --init "$INIT" --iters 1000000 --time-budget "$BUDGET" \
+    --config "${CONFIG:-tools/gpu_finetune_config.json}" --init "$INIT" --iters 1000000 --time-budget "$BUDGET" \
     --device "$DEVICE" --workers "$WORKERS" "${RESUME[@]}"
