@@ -95,14 +95,17 @@ class PairBatches(Dataset):
         inputs = model_input(grey, self.cfg.input_size)
         exprs = list(expressions.items())
         picks = rng.choice(len(exprs), size=min(self.cfg.expressions_per_image, len(exprs)), replace=False)
-        regions = masks_at_input(region_masks, inputs.size, self.cfg.input_size)    # uint8 [K, s, s]
-        boxes = _boxes_of(regions)                                                    # [K, 4]
+        # Only the picked expressions' targets are resized: a scene has tens of instances, a step uses a few.
+        used = sorted({int(k) for j in picks for k in exprs[int(j)][1]})
+        local = {k: n for n, k in enumerate(used)}
+        regions = masks_at_input(region_masks[used], inputs.size, self.cfg.input_size)  # uint8 [U, s, s]
+        boxes = _boxes_of(regions)                                                      # [U, 4]
         pairs = []
         for j in picks:
             expression, targets = exprs[int(j)]
-            t = torch.as_tensor(targets, dtype=torch.long)
+            t = torch.as_tensor([local[int(k)] for k in targets], dtype=torch.long)
             keep = t[(boxes[t, 2] > boxes[t, 0]) & (boxes[t, 3] > boxes[t, 1])] if len(t) else t
-            labels = torch.tensor([label_of(categories[k]) for k in keep.tolist()], dtype=torch.long)
+            labels = torch.tensor([label_of(categories[used[n]]) for n in keep.tolist()], dtype=torch.long)
             pairs.append((expression, {"boxes": boxes[keep], "labels": labels, "masks": regions[keep]}))
         return {"image": inputs.tensor, "size": inputs.size, "pairs": pairs}
 
