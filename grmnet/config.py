@@ -58,6 +58,7 @@ class GRMNetConfig:
     # --- prediction --------------------------------------------------------------------------------
     score_threshold: float = 0.5     # default threshold for returned instances
     count_floor: float | None = None   # with a stated count ("the two cats"), fill it down to this score (None: off)
+    count_nouns: bool = False          # with count_floor: a singular head noun means one target, a plural two or more
     ink_threshold: int = 128         # grey < this is ink (SketchyScene convention)
     mask_threshold: float = 0.5      # region = pasted mask probability above this
     ink_margin: int = 0              # px (at 750 px) the region grows by before taking its ink

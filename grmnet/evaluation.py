@@ -13,6 +13,8 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -86,21 +88,37 @@ def coco_ap(gt_anns: list[dict], dt_anns: list[dict], img_ids: list[int], sizes:
     return {k: round(100 * max(0.0, float(v)), 2) for k, v in zip(("AP", "AP50", "AP75"), ev.stats[:3])}
 
 
+@dataclass(frozen=True)
+class SelectionRule:
+    """What a query returns from its scored instances (see grmnet.selection)."""
+    threshold: float
+    count_floor: float | None = None
+    count_nouns: bool = False
+
+    def choose(self, instances: list[dict], expression: str) -> list[dict]:
+        return [instances[i] for i in choose_instances([i["score"] for i in instances], self.threshold,
+                                                       stated_count(expression, self.count_nouns), self.count_floor)]
+
+
 def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | None = None,
-             keep_predictions: bool = False, progress: bool = True) -> tuple[dict, list[dict]]:
-    """Run `engine` (Predictor-like: encode + predict_sketch) over every pair of `data`."""
+             keep_predictions: bool = False, progress: bool = True,
+             sweep: Sequence[SelectionRule] = ()) -> tuple[dict, list[dict]]:
+    """Run `engine` (Predictor-like: encode + predict_sketch) over every pair of `data`. `sweep`: more selection
+    rules scored on the same predictions (metrics["sweep"]: exact-selection and no-target accuracy of each)."""
     gt_anns, dt_anns, sizes, types = [], [], {}, {}
     exact, exact_by_type = [], {t: [] for t in EXPRESSION_TYPES}
+    swept = [[] for _ in sweep]
     predictions: dict[int, dict] = {}
     pairs = data.pairs[:limit] if limit else data.pairs
     ann_id, t0 = 1, time.perf_counter()
-    count_floor = getattr(getattr(engine, "cfg", None), "count_floor", None)
+    cfg = getattr(engine, "cfg", None)
+    count_floor = getattr(cfg, "count_floor", None)
+    rule = SelectionRule(threshold, count_floor, getattr(cfg, "count_nouns", False))
     for img_id, (key, expression, targets) in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
         sample = data.image(key)
         sketch = engine.encode(to_grey(sample.drawing))
         # every scored instance (AP ranks them all); the returned set is chosen below
-        result = engine.predict_sketch(sketch, expression, threshold=0.0,
-                                       **({"apply_count": False} if count_floor is not None else {}))
+        result = engine.predict_sketch(sketch, expression, threshold=0.0, apply_count=False)
         h, w = sample.instance_gt.shape
         sizes[img_id] = (h, w)
         types[img_id] = expression_type(expression, len(targets))
@@ -115,10 +133,12 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
             dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": inst["ink_mask_rle"],
                             "score": inst["score"]})
         # what the product returns: the engine's own rule (threshold, and the stated count where it uses one)
-        returned = [result["instances"][i] for i in choose_instances(
-            [i["score"] for i in result["instances"]], threshold, stated_count(expression), count_floor)]
+        returned = rule.choose(result["instances"], expression)
         ok = exact_selection([decode_rle(i["ink_mask_rle"]) for i in returned], gts)
         exact.append(ok)
+        for outcomes, other in zip(swept, sweep):
+            chosen = other.choose(result["instances"], expression)
+            outcomes.append((exact_selection([decode_rle(i["ink_mask_rle"]) for i in chosen], gts), not targets))
         exact_by_type[types[img_id]].append(ok)
         if keep_predictions:
             entry = predictions.setdefault(key, {"image": f"{data.split}/{key}", "width": int(w), "height": int(h),
@@ -135,6 +155,8 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
                                       if exact_by_type["no-target"] else None),
                "per_type": {}, "seconds": round(seconds, 1),
                "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2)}
+    if sweep:
+        metrics["sweep"] = [{**asdict(r), **_accuracies(o)} for r, o in zip(sweep, swept)]
     for t in EXPRESSION_TYPES:
         ids = [i for i in img_ids if types[i] == t]
         if not ids:
@@ -144,6 +166,13 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
             entry.update(coco_ap(gt_anns, dt_anns, ids, sizes))
         metrics["per_type"][t] = entry
     return metrics, list(predictions.values())
+
+
+def _accuracies(outcomes: list[tuple[bool, bool]]) -> dict[str, float | None]:
+    """[(exact, is_no_target)] -> exact-selection and no-target accuracy in %."""
+    no_target = [ok for ok, empty in outcomes if empty]
+    return {"exact_selection": round(100 * float(np.mean([ok for ok, _ in outcomes])), 2) if outcomes else None,
+            "no_target_accuracy": round(100 * float(np.mean(no_target)), 2) if no_target else None}
 
 
 def run_evaluate(args) -> int:

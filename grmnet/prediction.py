@@ -129,7 +129,8 @@ class Predictor:
                 instances.append({"category": category_of_label(label), "score": round(float(score), 4),
                                   "bbox": [round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)],
                                   "ink_mask_rle": encode_rle(ink), "region_mask_rle": encode_rle(region)})
-        chosen = choose_instances([i["score"] for i in instances], thr, stated_count(expression), floor)
+        chosen = choose_instances([i["score"] for i in instances], thr,
+                                  stated_count(expression, self.cfg.count_nouns), floor)
         instances = [instances[i] for i in chosen]
         label_instances(instances)
         end = time.perf_counter()

@@ -1,42 +1,80 @@
 """Which scored instances a query returns: the score threshold, and the target count the expression states.
 
-SketchyScene-Matching states counts exactly ("the two cats", "both the dogs", "all the four trees": the numeral is
-always the number of targets), so when the model's scores leave fewer or more instances above the threshold than
-the expression says, the count decides: the best-scored ones down to a lower floor fill it, extra ones are dropped.
+SketchyScene-Matching states counts exactly (GRAMMAR.md §2-3): a numeral is always the number of targets
+("the two cats", "all the four trees"), "both" is two, "all" without a numeral three or more, a blank numeral
+("the  trees") six or more. The head noun's number states one too: every template with a singular target noun
+("the cat on the left", "the topmost tree near the house") has exactly one target, a plural one ("the trees")
+two or more. When the model's scores leave fewer or more instances above the threshold than the expression
+allows, the count decides: the best-scored ones down to a lower floor fill it, extra ones are dropped.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from grmnet.data.categories import category_of_noun, plural, singular
 from grmnet.modeling.language import tokenize
 
 NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
+_BLANK_NUMERAL = re.compile(r"\bthe {2,}\w")   # "the  trees": the generator's empty slot for 6 or more
 
 
-def stated_count(expression: str) -> int | None:
-    """Targets stated by the head noun phrase: 'the three sheep on the left' -> 3, 'both the trees' -> 2,
-    'all the four cars' -> 4; None where no number is stated ('the cat', 'all the trees', 'the  trees')."""
+@dataclass(frozen=True)
+class TargetCount:
+    """How many targets an expression allows: at_least .. at_most (None: no upper bound)."""
+    at_least: int = 0
+    at_most: int | None = None
+
+    @property
+    def exact(self) -> int | None:
+        return self.at_least if self.at_least == self.at_most else None
+
+
+NO_COUNT = TargetCount()
+
+
+def stated_count(expression: str, nouns: bool = True) -> TargetCount:
+    """Targets stated by the target phrase, i.e. the words up to the first category noun (a number inside the
+    reference phrase, as in 'the cat near the two trees', is not the target's):
+    'the three sheep on the left' -> 3..3, 'both the trees' -> 2..2, 'all the four cars' -> 4..4,
+    'all the trees' -> 3.., 'the  trees' -> 6..; with `nouns`, 'the cat' -> 1..1 and 'the trees' -> 2..
+    ('the sheep', singular and plural alike, -> 1..). Nothing stated -> 0.. (NO_COUNT)."""
     words = tokenize(expression)
-    if words[:1] == ["both"]:
-        return 2
-    if words[:1] == ["all"]:
-        words = words[1:]
-    if len(words) >= 2 and words[0] == "the" and words[1] in NUMBERS:
-        return NUMBERS[words[1]]
-    return None
+    head = next((i for i, w in enumerate(words) if category_of_noun(w) is not None), len(words))
+    before, noun = words[:head], (words[head] if head < len(words) else None)
+    number = next((NUMBERS[w] for w in before if w in NUMBERS), None)
+    if number is not None:
+        return TargetCount(number, number)
+    if "both" in before:
+        return TargetCount(2, 2)
+    is_plural = noun is not None and noun == plural(category_of_noun(noun))
+    is_singular = noun is not None and noun == singular(category_of_noun(noun))
+    blank = is_plural and not is_singular and _BLANK_NUMERAL.search(expression.lower()) is not None
+    if "all" in before:
+        return TargetCount(6 if blank else 3)
+    if blank:
+        return TargetCount(6)
+    if not nouns or noun is None:
+        return NO_COUNT
+    if is_singular and is_plural:          # sheep
+        return TargetCount(1)
+    return TargetCount(1, 1) if is_singular else TargetCount(2)
 
 
-def choose_instances(scores: Sequence[float], threshold: float, count: int | None = None,
+def choose_instances(scores: Sequence[float], threshold: float, count: TargetCount = NO_COUNT,
                      count_floor: float | None = None) -> list[int]:
     """Indices of the instances to return, best score first.
 
-    Without a count (or with count_floor None) that is every score >= threshold. With a stated count n: the
-    best n of those; if fewer than n pass, the next best with score >= count_floor are added up to n."""
+    Without a count floor that is every score >= threshold. With one: at most `count.at_most` of those; if
+    fewer than `count.at_least` pass, the next best with score >= count_floor are added up to that."""
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     chosen = [i for i in order if scores[i] >= threshold]
-    if count is None or count_floor is None:
+    if count_floor is None:
         return chosen
-    if len(chosen) >= count:
-        return chosen[:count]
-    extra = [i for i in order if count_floor <= scores[i] < threshold]
-    return chosen + extra[:count - len(chosen)]
+    if count.at_most is not None:
+        chosen = chosen[:count.at_most]
+    if len(chosen) < count.at_least:
+        extra = [i for i in order if count_floor <= scores[i] < threshold]
+        chosen += extra[:count.at_least - len(chosen)]
+    return chosen

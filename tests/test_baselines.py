@@ -271,6 +271,21 @@ def test_evaluate_runs_with_a_baseline(tiny_data, weights):
     assert predictions and set(predictions[0]) == {"image", "width", "height", "results"}
 
 
+def test_evaluate_scores_more_selection_rules_on_the_same_predictions(tiny_data, weights):
+    from grmnet.data.sketchyscene import SketchySceneDataset
+    from grmnet.evaluation import SelectionRule, evaluate
+    engine = load_baseline("binary", weights["binary"], device="cpu")
+    rules = [SelectionRule(engine.threshold), SelectionRule(1.01), SelectionRule(1.01, 0.0, True)]
+    metrics, _ = evaluate(engine, SketchySceneDataset(tiny_data, "train"), engine.threshold, limit=6,
+                          progress=False, sweep=rules)
+    same, nothing, counted = metrics["sweep"]
+    assert same["exact_selection"] == metrics["exact_selection"]        # the engine's own rule, scored twice
+    assert (same["threshold"], same["count_floor"], same["count_nouns"]) == (engine.threshold, None, False)
+    # nothing passes 1.01: exactly the no-target pairs are right; filling counts from 0.0 changes the outcome
+    assert nothing["no_target_accuracy"] in (None, 100.0)
+    assert counted["exact_selection"] is not None
+
+
 # ---- the study script's reports -------------------------------------------------------------------------
 
 def _study_module():

@@ -1,33 +1,50 @@
 """The returned set: score threshold plus the target count the expression states (pure rules)."""
-from grmnet.selection import choose_instances, stated_count
+from grmnet.selection import NO_COUNT, TargetCount, choose_instances, stated_count
 
 
 def test_stated_count_follows_the_grammar():
-    assert stated_count("the two cats") == 2
-    assert stated_count("the five trees on the left") == 5
-    assert stated_count("both the two rabbits") == 2
-    assert stated_count("both the tree") == 2          # two far-apart trees (a grammar quirk)
-    assert stated_count("all the four trees around the house") == 4
-    assert stated_count("the cat") is None
-    assert stated_count("all the trees") is None       # 6+ or several clusters: no number
-    assert stated_count("the  trees") is None          # blank numeral of 6+
-    assert stated_count("the cat near the two trees") is None   # a number in the reference is not the target's
-    assert stated_count("") is None
+    assert stated_count("the two cats") == TargetCount(2, 2)
+    assert stated_count("the five trees on the left") == TargetCount(5, 5)
+    assert stated_count("both the two rabbits") == TargetCount(2, 2)
+    assert stated_count("both the tree") == TargetCount(2, 2)       # two far-apart trees (a grammar quirk)
+    assert stated_count("all the four trees around the house") == TargetCount(4, 4)
+    assert stated_count("all the trees") == TargetCount(3)          # several clusters or 3+
+    assert stated_count("all the grass") == TargetCount(3)
+    assert stated_count("the  trees") == TargetCount(6)             # blank numeral of 6+
+    assert stated_count("all the  cows") == TargetCount(6)
+    assert stated_count("") == NO_COUNT
+    assert stated_count("the two cats").exact == 2 and stated_count("all the trees").exact is None
+
+
+def test_the_head_noun_states_a_count():
+    assert stated_count("the cat") == TargetCount(1, 1)
+    assert stated_count("the topmost tree on the left of the car") == TargetCount(1, 1)
+    assert stated_count("the person in front of the  houses") == TargetCount(1, 1)   # reference blank ignored
+    assert stated_count("the cat near the two trees") == TargetCount(1, 1)  # a number in the reference is not the target's
+    assert stated_count("the trees") == TargetCount(2)
+    assert stated_count("the people on the right") == TargetCount(2)
+    assert stated_count("the sheep") == TargetCount(1)                      # singular and plural alike
+    assert stated_count("the cat", nouns=False) == NO_COUNT
+    assert stated_count("the trees", nouns=False) == NO_COUNT
+    assert stated_count("the red thing") == NO_COUNT                        # no category noun
 
 
 def test_choose_without_count_is_the_threshold():
     scores = [0.2, 0.9, 0.75, 0.4]
     assert choose_instances(scores, 0.7) == [1, 2]
-    assert choose_instances(scores, 0.7, count=3) == [1, 2]               # counting off (no floor)
-    assert choose_instances(scores, 0.7, count=None, count_floor=0.3) == [1, 2]
+    assert choose_instances(scores, 0.7, TargetCount(3, 3)) == [1, 2]              # counting off (no floor)
+    assert choose_instances(scores, 0.7, NO_COUNT, count_floor=0.3) == [1, 2]
 
 
 def test_choose_fills_and_caps_the_stated_count():
     scores = [0.2, 0.9, 0.75, 0.4]
-    assert choose_instances(scores, 0.95, count=2, count_floor=0.3) == [1, 2]     # filled from below
-    assert choose_instances(scores, 0.7, count=4, count_floor=0.3) == [1, 2, 3]   # not below the floor
-    assert choose_instances(scores, 0.1, count=2, count_floor=0.05) == [1, 2]     # capped to the best two
-    assert choose_instances([], 0.5, count=2, count_floor=0.1) == []
+    assert choose_instances(scores, 0.95, TargetCount(2, 2), count_floor=0.3) == [1, 2]     # filled from below
+    assert choose_instances(scores, 0.7, TargetCount(4, 4), count_floor=0.3) == [1, 2, 3]   # not below the floor
+    assert choose_instances(scores, 0.1, TargetCount(2, 2), count_floor=0.05) == [1, 2]     # capped to the best two
+    assert choose_instances(scores, 0.1, TargetCount(1, 1), count_floor=0.05) == [1]        # "the cat": the best one
+    assert choose_instances(scores, 0.8, TargetCount(2), count_floor=0.3) == [1, 2]         # "the cats": 2 or more
+    assert choose_instances(scores, 0.1, TargetCount(2), count_floor=0.05) == [1, 2, 3, 0]  # no upper bound
+    assert choose_instances([], 0.5, TargetCount(2, 2), count_floor=0.1) == []
 
 
 def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
@@ -63,3 +80,7 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
     assert xs(p.predict_sketch(sketch, "the three cats")) == [20, 80, 200]      # 0.35 >= floor, 0.2 is not
     assert xs(p.predict_sketch(sketch, "the cat")) == [80]                      # no count: the threshold
     assert xs(p.predict_sketch(sketch, "the two cats", threshold=0.0, apply_count=False)) == [20, 80, 140, 200]
+    assert xs(p.predict_sketch(sketch, "the cats")) == [80]                     # head noun rule off
+    p.cfg.count_nouns = True
+    assert xs(p.predict_sketch(sketch, "the cats")) == [20, 80]                 # plural: two or more
+    assert xs(p.predict_sketch(sketch, "the cat", threshold=0.4)) == [80]       # singular: the best one

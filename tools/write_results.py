@@ -109,16 +109,21 @@ def tuning_section(t: dict | None) -> list[str]:
     if not t:
         return []
     lines = ["## Inference settings chosen on the synthetic validation split (`python tools/tune_inference.py`)", "",
-             f"First {t['pairs']} validation pairs. Chosen: ink margin {t['chosen']['ink_margin']} px, score threshold "
-             f"{t['chosen']['score_threshold']}, count floor {t['chosen'].get('count_floor')} (with a stated count, "
-             "'the two cats', the best-scored instances down to this score fill it and extra ones are dropped; "
-             "None = counts ignored).", "", "| ink margin (px at 750) | AP | AP50 | AP75 |", "|---|---|---|---|"]
-    lines += [f"| {m} | {v['AP']} | {v['AP50']} | {v['AP75']} |" for m, v in t["margins"].items()]
+             f"First {t['pairs']} validation pairs. Chosen: mask threshold {t['chosen'].get('mask_threshold', 0.5)}, "
+             f"ink margin {t['chosen']['ink_margin']} px, score threshold "
+             f"{t['chosen']['score_threshold']}, count floor {t['chosen'].get('count_floor')}, counts from the head "
+             f"noun {'on' if t['chosen'].get('count_nouns') else 'off'} (with a stated count, 'the two cats', the "
+             "best-scored instances down to the floor fill it and extra ones are dropped; None = counts ignored; "
+             "'+ nouns': a singular target noun also states one target, a plural one two or more). Threshold, floor "
+             "and the noun rule are chosen together; ties go to the simpler rule.", "", "| mask threshold | ink margin (px at 750) | AP | AP50 | AP75 |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['mask_threshold']} | {r['ink_margin']} | {r['AP']} | {r['AP50']} | {r['AP75']} |"
+              for r in t["regions"]]
     lines += ["", "| score threshold | exact selection % | no-target accuracy % |", "|---|---|---|"]
     lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["thresholds"].items()]
     if t.get("count_floors"):
         lines += ["", f"At threshold {t['chosen']['score_threshold']}:", "",
-                  "| count floor | exact selection % | no-target accuracy % |", "|---|---|---|"]
+                  "| count floor (+ nouns) | exact selection % | no-target accuracy % |", "|---|---|---|"]
         lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["count_floors"].items()]
     return lines + [""]
 

@@ -134,7 +134,10 @@ class TwoStageEngine(BaselineEngine):
         self.last_stages_ms = {"stage1": round((t1 - t0) * 1e3, 2), "stage2_backbone": round((t2 - t1) * 1e3, 2)}
 
     @torch.inference_mode()
-    def predict_sketch(self, sketch: BaselineSketch, expression: str, threshold: float | None = None) -> dict:
+    def predict_sketch(self, sketch: BaselineSketch, expression: str, threshold: float | None = None,
+                       apply_count: bool = True) -> dict:
+        """Every instance above the threshold (a baseline applies no count rule; `apply_count` is the
+        Predictor's interface)."""
         unknown = self.check_expression(expression)
         thr = self.threshold if threshold is None else threshold
         start = time.perf_counter()
