@@ -125,20 +125,13 @@ class BinaryEngine(BaselineEngine):
         sketch.features = self.model.matcher.encode_images(sketch.inputs.tensor[None].to(self.device))
         self.last_stages_ms = {"backbone": round((time.perf_counter() - t0) * 1e3, 2)}
 
-    @torch.inference_mode()
-    def predict_sketch(self, sketch: BaselineSketch, expression: str, threshold: float | None = None,
-                       apply_count: bool = True) -> dict:
-        """Every instance above the threshold (a baseline applies no count rule; `apply_count` is the
-        Predictor's interface)."""
-        unknown = self.check_expression(expression)
-        thr = self.threshold if threshold is None else threshold
+    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[dict]:
         start = time.perf_counter()
         prob = self.referred_probability(sketch, expression)
-        instances = binary_instances(prob, sketch.ink, self.bcfg.mask_threshold, thr, category_of_expression(expression))
-        end = time.perf_counter()
-        self.last_stages_ms.update({"language+binary_mask": round((end - start) * 1e3, 2)})
-        return {"expression": expression, "unknown_words": unknown, "latency_ms": round((end - start) * 1e3, 2),
-                "instances": instances}
+        instances = binary_instances(prob, sketch.ink, self.bcfg.mask_threshold, threshold,
+                                     category_of_expression(expression))
+        self.last_stages_ms.update({"language+binary_mask": round((time.perf_counter() - start) * 1e3, 2)})
+        return instances
 
 
 def binary_instances(prob: np.ndarray, ink: np.ndarray, mask_threshold: float, score_threshold: float,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,6 +193,22 @@ class BaselineEngine:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+
+    @torch.inference_mode()
+    def predict_sketch(self, sketch: BaselineSketch, expression: str, threshold: float | None = None,
+                       apply_count: bool = True) -> dict:
+        """One expression -> a result dict of the Predictor's format: every instance above the threshold (a
+        baseline applies no count rule; `apply_count` is the Predictor's interface)."""
+        unknown = self.check_expression(expression)
+        thr = self.threshold if threshold is None else threshold
+        start = time.perf_counter()
+        instances = self._instances(sketch, expression, thr)
+        latency = round((time.perf_counter() - start) * 1e3, 2)
+        return {"expression": expression, "unknown_words": unknown, "latency_ms": latency, "instances": instances}
+
+    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[dict]:
+        """The method's instances (labelled), timing its stages into last_stages_ms."""
+        raise NotImplementedError
 
     # ---- the language-conditioned binary mask, shared by both methods --------------------------------
     @torch.inference_mode()

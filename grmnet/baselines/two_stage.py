@@ -133,17 +133,11 @@ class TwoStageEngine(BaselineEngine):
                                           "category": category_of_label(int(label))})
         self.last_stages_ms = {"stage1": round((t1 - t0) * 1e3, 2), "stage2_backbone": round((t2 - t1) * 1e3, 2)}
 
-    @torch.inference_mode()
-    def predict_sketch(self, sketch: BaselineSketch, expression: str, threshold: float | None = None,
-                       apply_count: bool = True) -> dict:
-        """Every instance above the threshold (a baseline applies no count rule; `apply_count` is the
-        Predictor's interface)."""
-        unknown = self.check_expression(expression)
-        thr = self.threshold if threshold is None else threshold
+    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[dict]:
         start = time.perf_counter()
         binary = self.referred_probability(sketch, expression) >= self.bcfg.mask_threshold
         t_binary = time.perf_counter()
-        candidates = [d for d in sketch.detections or [] if d["score"] >= thr]
+        candidates = [d for d in sketch.detections or [] if d["score"] >= threshold]
         chosen = select_instances([d["region"] for d in candidates], binary, self.bcfg.min_overlap)
         instances = []
         for i in chosen:
@@ -153,8 +147,6 @@ class TwoStageEngine(BaselineEngine):
                               "bbox": [round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)],
                               "ink_mask_rle": encode_rle(d["ink"]), "region_mask_rle": encode_rle(d["region"])})
         label_instances(instances)
-        end = time.perf_counter()
         self.last_stages_ms.update({"language+binary_mask": round((t_binary - start) * 1e3, 2),
-                                    "selection": round((end - t_binary) * 1e3, 2)})
-        return {"expression": expression, "unknown_words": unknown, "latency_ms": round((end - start) * 1e3, 2),
-                "instances": instances}
+                                    "selection": round((time.perf_counter() - t_binary) * 1e3, 2)})
+        return instances
