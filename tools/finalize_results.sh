@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Regenerate every number and figure of docs/ from the shipped weights (resources/weights/):
 # inference tuning on val, evaluation on the synthetic test split and the real samples, latency, figures.
+# TUNED=1 keeps the inference settings already in resources/weights/config.json and docs/results/tuning.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs/results
 REAL=../shared/data/sketchyscene_samples
-python tools/tune_inference.py resources/weights --data data/synth
+[ "${TUNED:-0}" = 1 ] || python tools/tune_inference.py resources/weights --data data/synth
 grmnet evaluate --data data/synth --split test --limit 1500 --json docs/results/synthetic_test.json > /dev/null
 if [ -d "$REAL" ]; then
   grmnet evaluate --data "$REAL" --split test --json docs/results/real_samples.json > /dev/null
