@@ -95,9 +95,10 @@ class SelectionRule:
     count_floor: float | None = None
     count_nouns: bool = False
 
-    def choose(self, instances: list[dict], expression: str) -> list[dict]:
-        return [instances[i] for i in choose_instances([i["score"] for i in instances], self.threshold,
-                                                       stated_count(expression, self.count_nouns), self.count_floor)]
+    def choose(self, scores: list[float], expression: str) -> tuple[int, ...]:
+        """Indices of the returned instances."""
+        return tuple(choose_instances(scores, self.threshold, stated_count(expression, self.count_nouns),
+                                      self.count_floor))
 
 
 def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | None = None,
@@ -133,12 +134,14 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
             dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": inst["ink_mask_rle"],
                             "score": inst["score"]})
         # what the product returns: the engine's own rule (threshold, and the stated count where it uses one)
-        returned = rule.choose(result["instances"], expression)
-        ok = exact_selection([decode_rle(i["ink_mask_rle"]) for i in returned], gts)
+        scores = [i["score"] for i in result["instances"]]
+        is_exact = _ExactSelection(result["instances"], gts)
+        chosen = rule.choose(scores, expression)
+        returned = [result["instances"][i] for i in chosen]
+        ok = is_exact(chosen)
         exact.append(ok)
         for outcomes, other in zip(swept, sweep):
-            chosen = other.choose(result["instances"], expression)
-            outcomes.append((exact_selection([decode_rle(i["ink_mask_rle"]) for i in chosen], gts), not targets))
+            outcomes.append((is_exact(other.choose(scores, expression)), not targets))
         exact_by_type[types[img_id]].append(ok)
         if keep_predictions:
             entry = predictions.setdefault(key, {"image": f"{data.split}/{key}", "width": int(w), "height": int(h),
@@ -166,6 +169,24 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
             entry.update(coco_ap(gt_anns, dt_anns, ids, sizes))
         metrics["per_type"][t] = entry
     return metrics, list(predictions.values())
+
+
+class _ExactSelection:
+    """exact_selection of subsets of one pair's instances; each mask decoded and each subset scored once (a
+    sweep asks about the same few subsets under many rules)."""
+
+    def __init__(self, instances: list[dict], gts: list[np.ndarray]):
+        self.instances, self.gts = instances, gts
+        self.masks: dict[int, np.ndarray] = {}
+        self.known: dict[tuple[int, ...], bool] = {}
+
+    def __call__(self, chosen: tuple[int, ...]) -> bool:
+        if chosen not in self.known:
+            for i in chosen:
+                if i not in self.masks:
+                    self.masks[i] = decode_rle(self.instances[i]["ink_mask_rle"])
+            self.known[chosen] = exact_selection([self.masks[i] for i in chosen], self.gts)
+        return self.known[chosen]
 
 
 def _accuracies(outcomes: list[tuple[bool, bool]]) -> dict[str, float | None]:

@@ -48,8 +48,9 @@ def stated_count(expression: str, nouns: bool = True) -> TargetCount:
         return TargetCount(number, number)
     if "both" in before:
         return TargetCount(2, 2)
-    is_plural = noun is not None and noun == plural(category_of_noun(noun))
-    is_singular = noun is not None and noun == singular(category_of_noun(noun))
+    category = category_of_noun(noun) if noun is not None else None
+    is_plural = category is not None and noun == plural(category)
+    is_singular = category is not None and noun == singular(category)
     blank = is_plural and not is_singular and _BLANK_NUMERAL.search(expression.lower()) is not None
     if "all" in before:
         return TargetCount(6 if blank else 3)

@@ -1,6 +1,6 @@
 """Choose the inference-only settings of shipped weights on the synthetic VALIDATION split (never test, never
-the real samples): mask_threshold and ink_margin together by mask AP; then score_threshold, count_floor and count_nouns together, by
-exact-selection accuracy (ties go to the simpler rule: counts off, then numerals only).
+the real samples): mask_threshold and ink_margin together by mask AP; then score_threshold, count_floor and
+count_nouns together, by exact-selection accuracy (ties go to the simpler rule: counts off, then numerals only).
 
 usage: python tools/tune_inference.py WEIGHTS_DIR [--data data/synth] [--limit 600]
 Writes the chosen values into WEIGHTS_DIR/config.json and the sweep into docs/results/tuning.json.
@@ -25,8 +25,9 @@ RULES = [SelectionRule(t, f, n) for t in THRESHOLDS for f in COUNT_FLOORS for n 
          if (f is None and not n) or (f is not None and f < t)]
 
 
-def simplicity(r: SelectionRule) -> int:
-    return 2 if r.count_floor is None else 0 if r.count_nouns else 1
+def simplicity(rule: dict) -> int:
+    """Counts off > numerals only > numerals and nouns."""
+    return 2 if rule["count_floor"] is None else 0 if rule["count_nouns"] else 1
 
 
 def main() -> None:
@@ -50,8 +51,7 @@ def main() -> None:
             print(sweep["regions"][-1], flush=True)
     region = max(sweep["regions"], key=lambda r: r["AP"])
     grid = grids[region["mask_threshold"], region["ink_margin"]]
-    best = max(grid, key=lambda g: (g["exact_selection"], simplicity(SelectionRule(
-        g["threshold"], g["count_floor"], g["count_nouns"]))))
+    best = max(grid, key=lambda g: (g["exact_selection"], simplicity(g)))
     sweep["thresholds"] = {g["threshold"]: {k: g[k] for k in ("exact_selection", "no_target_accuracy")}
                            for g in grid if g["count_floor"] is None}
     sweep["count_floors"] = {f"{g['count_floor']}{' + nouns' if g['count_nouns'] else ''}":
