@@ -1,50 +1,261 @@
-"""Image normalisation: any file / mode / bit depth -> grey uint8, ink masks, and the model's input tensor."""
+"""Image normalisation: any file / mode / bit depth -> RGB or grey uint8 of dark ink on light paper, ink
+masks, and the model's input tensor.
+
+One loader (``load_image``) with one set of limits serves the model and the app: the pixel count and
+the decoded size are checked from the file's header before any pixel is decoded, JPEGs decode straight
+at a reduced size, larger images shrink strip by strip (no full-size converted copy), so any file
+stays well under 1.5 GB of memory. Transparent drawings go onto paper; light-on-dark drawings are
+inverted (``normalise_polarity``), so the model always sees dark ink on light paper.
+"""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import stat
+import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from grmnet.errors import ImageError
 
-MAX_PIXELS = 100_000_000  # above this, decoding alone would take GBs: refuse with a clear message
+# Longest side kept on open; larger sketches are downscaled (with a notice): the model works at a few
+# hundred pixels, and the app's canvas, undo history and exports stay responsive.
+MAX_SIDE = 4096
+# Refused before decoding: more pixels than this (20000 x 20000) ...
+MAX_PIXELS = 400_000_000
+# ... or a decoded raster larger than this in PIL's own storage (1 byte/pixel for 1/L/P, 2 for 16-bit
+# grey, 4 for everything else: RGB is stored as 4 bytes). Shrinking adds only a strip's worth.
+MAX_DECODE_BYTES = 512 * 2 ** 20
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+# Pixels converted at a time when shrinking a large image.
+_STRIP_PIXELS = 4_000_000
+_ONE_BYTE_MODES = ("1", "L", "P")
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+_NUMERIC_MODES = _SIXTEEN_BIT_MODES + ("I", "F")
+_pil_limit_lock = threading.Lock()
 
 
-def to_grey(image) -> np.ndarray:
-    """Path / PIL image / numpy array (grey, RGB, RGBA, palette, 16-bit, float) -> grey uint8 [H, W].
+def bytes_per_pixel(mode: str) -> int:
+    """Bytes one decoded pixel takes in PIL's storage."""
+    if mode in _ONE_BYTE_MODES:
+        return 1
+    if mode in _SIXTEEN_BIT_MODES:
+        return 2
+    return 4
 
-    Transparent pixels become white paper (sketch PNGs often store ink on a transparent layer).
-    """
-    if isinstance(image, (str, Path)):
-        path = Path(image)
-        if not path.is_file():
-            raise ImageError(f"{path}: no such image file")
+
+def check_decode_size(width: int, height: int, mode: str, name: str) -> None:
+    """Raise ImageError when decoding a ``width`` x ``height`` raster in ``mode`` would break the limits."""
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{name} is empty (zero size)")
+    pixels = width * height
+    if pixels > MAX_PIXELS or pixels * bytes_per_pixel(mode) > MAX_DECODE_BYTES:
+        most = min(MAX_PIXELS, MAX_DECODE_BYTES // bytes_per_pixel(mode)) // 1_000_000
+        raise ImageError(f"{name} is {width}x{height} ({pixels / 1e6:.0f} megapixels): too large to open "
+                         f"(at most {most} megapixels for a {mode} image)")
+
+
+# ---------------------------------------------------------------------------------- pixel values
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """Grey uint8 [H, W] of an RGB uint8 [H, W, 3] array; exactly PIL's convert("L") (ITU-R 601-2)."""
+    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
+
+
+def ink_mask(grey: np.ndarray, threshold: int = 128) -> np.ndarray:
+    """SketchyScene convention: ink = grey value below 128 at the image's original resolution.
+    The one definition of ink, for the model and the app."""
+    return grey < threshold
+
+
+def is_inverted(grey: np.ndarray) -> bool:
+    """Light lines on a dark background: the border is dark and so is most of the picture.
+
+    Both must hold, so a dark frame around a normal sketch, or large dark fills inside one, are
+    not mistaken for an inverted drawing."""
+    h, w = grey.shape[:2]
+    if h < 3 or w < 3:
+        return False
+    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    sample = grey[:: max(1, h // 512), :: max(1, w // 512)]  # a few hundred thousand pixels at most
+    return float(np.median(border)) < 100 and float((sample < 128).mean()) > 0.5
+
+
+def normalise_polarity(pixels: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(dark-ink-on-light pixels, whether they were inverted) of a grey [H, W] or RGB [H, W, 3] uint8 array."""
+    grey = pixels if pixels.ndim == 2 else luma(pixels)
+    if is_inverted(grey):
+        return 255 - pixels, True
+    return pixels, False
+
+
+# ----------------------------------------------------------------------------- PIL image -> paper
+def _sixteen_bit_peak(img: Image.Image) -> float:
+    lo, hi = img.getextrema()
+    return 65535.0 if hi > 255 else 255.0
+
+
+def _numeric_to_l(img: Image.Image, peak: float) -> Image.Image:
+    arr = np.asarray(img, dtype=np.float32)
+    return Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8), "L")
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info) \
+        or (img.mode in ("L", "RGB") and "transparency" in img.info)
+
+
+def paper_for(img: Image.Image) -> int:
+    """Paper brightness to put a transparent drawing on: white, unless its ink is light (a drawing
+    made for a dark background), which would vanish on white: then black (inverted later)."""
+    if not _has_alpha(img):
+        return 255
+    w, h = img.size
+    sample = img.resize((min(w, 256), min(h, 256)), Image.Resampling.NEAREST).convert("RGBA")
+    rgba = np.asarray(sample)
+    opaque = rgba[..., 3] > 127
+    if not opaque.any():
+        return 255
+    return 0 if float(np.median(luma(rgba[..., :3])[opaque])) > 160 else 255
+
+
+def flatten(img: Image.Image, paper: int = 255, peak: float | None = None) -> Image.Image:
+    """Any PIL mode -> "L" or "RGB" with transparency composited onto ``paper`` (0..255)."""
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode in _NUMERIC_MODES:
+        return _numeric_to_l(img, peak or (_sixteen_bit_peak(img) if img.mode in _SIXTEEN_BIT_MODES else 255.0))
+    if _has_alpha(img):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (paper, paper, paper, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if img.mode == "L":
+        return img
+    return img.convert("RGB")
+
+
+def to_rgb_on_white(img: Image.Image) -> np.ndarray:
+    """Any PIL image (1, L, LA, P, RGB, RGBA, I;16, CMYK...) as RGB uint8 with transparency on paper."""
+    return np.asarray(flatten(img, paper_for(img)).convert("RGB")).copy()
+
+
+def _shrink(img: Image.Image, new_size: tuple[int, int]) -> Image.Image:
+    """Downscale a decoded image to ``new_size`` in strips, so no full-size converted copy exists."""
+    w, h = img.size
+    paper = paper_for(img)
+    peak = _sixteen_bit_peak(img) if img.mode in _SIXTEEN_BIT_MODES else None
+    factor = max(1, min(w // new_size[0], h // new_size[1]))  # exact box averaging first
+    rows = max(factor, (_STRIP_PIXELS // max(w, 1)) // factor * factor)
+    out = None
+    for top in range(0, h, rows):
+        strip = flatten(img.crop((0, top, w, min(top + rows, h))), paper, peak)
+        if factor > 1:
+            strip = strip.reduce(factor)
+        if out is None:
+            out = Image.new(strip.mode, (-(-w // factor), -(-h // factor)), paper if strip.mode == "L" else (paper,) * 3)
+        out.paste(strip, (0, top // factor))
+    return out.resize(new_size, Image.Resampling.LANCZOS)
+
+
+# --------------------------------------------------------------------------------------- files
+def check_regular_file(path: str, name: str) -> None:
+    """Raise ImageError unless ``path`` is an existing regular file (never block on a pipe or a device)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise ImageError(f"{name} cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{name} is a folder, not an image")
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{name} is not a regular file (a device or a pipe?)")
+
+
+@contextlib.contextmanager
+def _opened(path: str):
+    """Image.open with PIL's own bomb check widened to our limit (ours, from the header, is stricter
+    in bytes); the lock keeps threads from restoring each other's setting."""
+    with _pil_limit_lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         try:
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    raise ImageError(f"{path}: {im.width}x{im.height} is too large (max {MAX_PIXELS // 1_000_000} MP)")
-                im.load()
-                return to_grey(im)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
-            raise ImageError(f"{path}: not a readable image ({exc.__class__.__name__})") from exc
-    if isinstance(image, Image.Image):
-        if image.width == 0 or image.height == 0:
-            raise ImageError("the image is empty (zero width or height)")
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(image, dtype=np.float64)
-            peak = 65535.0 if arr.max() > 255 else 255.0
-            return np.clip(arr / peak * 255.0, 0, 255).astype(np.uint8)
-        if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return np.asarray(Image.alpha_composite(white, rgba).convert("L"))
-        return np.asarray(image.convert("L"))
+            img = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+    with img:
+        yield img
+
+
+def _decode(path: str, name: str, max_side: int | None) -> tuple[Image.Image, tuple[int, int], tuple[int, int] | None]:
+    """(decoded image, original size, size to shrink to or None), limits checked before decoding."""
+    with _opened(path) as img:
+        w, h = img.size
+        if w <= 0 or h <= 0:
+            raise ImageError(f"{name} is empty (zero size)")
+        target = None
+        if max_side and max(w, h) > max_side:
+            scale = max(w, h) / max_side
+            target = (max(1, round(w / scale)), max(1, round(h / scale)))
+            img.draft(img.mode if img.mode in ("L", "RGB", "CMYK") else "RGB", target)  # JPEG: decode smaller
+        check_decode_size(img.size[0], img.size[1], img.mode, name)
+        img.load()
+        return img, (w, h), target
+
+
+def load_image(path: str | os.PathLike, max_side: int | None = MAX_SIDE) -> tuple[np.ndarray, str | None]:
+    """Read an image file as RGB uint8 [H, W, 3] of dark ink on light paper.
+
+    Returns (pixels, notice): notice says in words what was changed on the way in (downscaled to at
+    most ``max_side``, inverted, put on paper), or None. Raises ImageError with a one-line message
+    for anything unreadable, empty or too large (checked before decoding)."""
+    path = os.fspath(path)
+    name = os.path.basename(path) or path
+    check_regular_file(path, name)
+    try:
+        img, (w, h), target = _decode(path, name, max_side)
+        if target and img.size != target:
+            exif = img.info.get("exif")
+            img = _shrink(img, target)
+            if exif:
+                img.info["exif"] = exif  # keeps the camera's orientation for the transpose below
+        img = ImageOps.exif_transpose(img)  # after shrinking: a full-size transposed copy is not needed
+        rgb = to_rgb_on_white(img)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name} is too large to open (at most {MAX_PIXELS // 1_000_000} megapixels)") from None
+    except (UnidentifiedImageError, SyntaxError) as exc:
+        raise ImageError(f"{name} is not an image this app can read ({exc.__class__.__name__})") from None
+    except MemoryError:
+        raise ImageError(f"{name} is too large to fit in memory") from None
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
+        raise ImageError(f"{name} is damaged or cannot be read ({exc.__class__.__name__}: {exc})") from None
+    if rgb.size == 0:
+        raise ImageError(f"{name} is empty (zero size)")
+    rgb, inverted = normalise_polarity(rgb)
+    notes = []
+    if target:
+        notes.append(f"{name} is {w}x{h}; downscaled to {rgb.shape[1]}x{rgb.shape[0]} for editing")
+    if inverted:
+        notes.append(f"{name} has light lines on a dark background; inverted to dark on light")
+    return rgb, "; ".join(notes) or None
+
+
+def load_grey(path: str | os.PathLike, max_side: int | None = MAX_SIDE) -> tuple[np.ndarray, str | None]:
+    """(grey uint8 [H, W] of dark ink on light paper, notice) of an image file; see load_image."""
+    rgb, notice = load_image(path, max_side)
+    return luma(rgb), notice
+
+
+def _array_to_grey(image) -> np.ndarray:
     arr = np.asarray(image)
     if arr.size == 0 or arr.ndim < 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageError("the image is empty (zero width or height)")
@@ -59,17 +270,32 @@ def to_grey(image) -> np.ndarray:
     if arr.ndim == 2:
         return arr
     if arr.shape[2] == 4:
-        return to_grey(Image.fromarray(arr, "RGBA"))
+        return _image_to_grey(Image.fromarray(arr, "RGBA"))
     if arr.shape[2] == 3:
-        return np.asarray(Image.fromarray(arr, "RGB").convert("L"))
+        return luma(arr)
     if arr.shape[2] == 1:
         return arr[:, :, 0]
     raise ImageError(f"unsupported image shape {arr.shape}")
 
 
-def ink_mask(grey: np.ndarray, threshold: int = 128) -> np.ndarray:
-    """SketchyScene convention: ink = grey value below 128 at the image's original resolution."""
-    return grey < threshold
+def _image_to_grey(image: Image.Image) -> np.ndarray:
+    if image.width == 0 or image.height == 0:
+        raise ImageError("the image is empty (zero width or height)")
+    flat = flatten(image, paper_for(image))
+    return np.asarray(flat) if flat.mode == "L" else luma(np.asarray(flat))
+
+
+def to_grey(image) -> np.ndarray:
+    """Path / PIL image / numpy array (grey, RGB, RGBA, palette, 16-bit, float) -> grey uint8 [H, W] of
+    dark ink on light paper (what the model sees).
+
+    A file goes through load_image (limits, downscaling to MAX_SIDE, transparency, inversion; use
+    load_grey for its notice). Transparent pixels become paper; light-on-dark pictures are inverted.
+    """
+    if isinstance(image, (str, Path)):
+        return load_grey(image)[0]
+    grey = _image_to_grey(image) if isinstance(image, Image.Image) else _array_to_grey(image)
+    return normalise_polarity(grey)[0]
 
 
 @dataclass
@@ -82,6 +308,9 @@ class ModelInput:
 
 
 def model_input(grey: np.ndarray, input_size: int) -> ModelInput:
+    import torch  # here, not at the top: the app reads images through this module without torch
+    import torch.nn.functional as F
+
     h, w = grey.shape
     scale = input_size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))

@@ -1,15 +1,17 @@
-"""Atomic writes: a file (or folder) either appears complete or the old one stays.
+"""Atomic writes for the app, on top of grmnet.files: a file (or folder) either appears complete
+or the old one stays, and only the path the user named is ever replaced.
 
-Everything is written to a temporary sibling first, flushed, then moved over the target
-with os.replace, so a crash, a full disk or a permission error never leaves half a file.
+This module adds the app's user-facing error: every failure becomes an ExportError whose message
+says which file and why, in words a user can act on.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import shutil
-import tempfile
 from typing import Iterator
+
+from grmnet.files import OutputPathError, check_output_file, check_output_folder, temp_file_for, temp_folder_for
 
 
 class ExportError(OSError):
@@ -21,71 +23,56 @@ class ExportError(OSError):
 
 
 def _describe(exc: OSError, target: str) -> str:
-    import errno
-
     reason = {
         errno.EACCES: "permission denied (is the folder read-only?)",
         errno.EPERM: "permission denied (is the folder read-only?)",
         errno.ENOSPC: "the disk is full",
+        getattr(errno, "EDQUOT", -2): "the disk quota is used up",
         errno.EROFS: "the disk is read-only",
         errno.ENOTDIR: "a part of the path is a file, not a folder",
         errno.ENOENT: "the folder does not exist",
+        errno.ENAMETOOLONG: "the file name is too long",
+        errno.ENOTEMPTY: "the folder is not empty",
+        errno.EISDIR: "it is a folder",
     }.get(exc.errno or -1, exc.strerror or str(exc))
     return f"Could not write {target}: {reason}"
 
 
 @contextlib.contextmanager
 def _as_export_error(target: str) -> Iterator[None]:
-    """An OSError inside becomes an ExportError that names the target and says why (ExportErrors pass)."""
+    """An OSError or a refused path inside becomes an ExportError naming the target (ExportErrors pass)."""
     try:
         yield
     except ExportError:
         raise
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from None
     except OSError as exc:
         raise ExportError(_describe(exc, target), exc.errno) from exc
 
 
+def check_file_target(target: str | os.PathLike) -> None:
+    """Raise ExportError unless ``target`` can be written as a file (checked before any work)."""
+    with _as_export_error(os.fspath(target)):
+        check_output_file(target)
+
+
+def check_folder_target(target: str | os.PathLike) -> None:
+    """Raise ExportError unless ``target`` is a new name or an empty folder."""
+    with _as_export_error(os.fspath(target)):
+        check_output_folder(target)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[str]:
-    """Yield a temporary file path next to ``target``; on success move it into place."""
-    target = os.fspath(target)
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = None
-    try:
-        with _as_export_error(target):
-            fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(target) + ".", suffix=suffix, dir=folder)
-            os.close(fd)
-            yield tmp
-            with open(tmp, "rb+") as fh:  # make sure the bytes are on disk before the rename
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
+    """Yield a temporary file path next to ``target``; on success it replaces ``target``."""
+    with _as_export_error(os.fspath(target)), temp_file_for(target, suffix) as tmp:
+        yield tmp
 
 
 @contextlib.contextmanager
 def atomic_folder(target: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary folder next to ``target``; on success it replaces ``target``."""
-    target = os.fspath(target).rstrip(os.sep) or os.sep
-    parent = os.path.dirname(os.path.abspath(target))
-    tmp = None
-    try:
-        with _as_export_error(target):
-            tmp = tempfile.mkdtemp(prefix=".~" + os.path.basename(target) + ".", dir=parent)
-            yield tmp
-            old = None
-            if os.path.exists(target):
-                old = target + ".~old"
-                if os.path.exists(old):
-                    shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-            os.replace(tmp, target)
-            tmp = None
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+    """Yield a fresh temporary folder next to ``target`` (a new name or an empty folder); on
+    success it becomes ``target``. A non-empty folder is refused, never emptied."""
+    with _as_export_error(os.fspath(target)), temp_folder_for(target) as tmp:
+        yield tmp

@@ -110,9 +110,11 @@ def apply_edits(doc, instances, args) -> tuple[list[str], list[str]]:
 
 
 def run_apply(args) -> dict:
+    from sketchedit.export import check_export_path, export_document, open_document
+
+    check_export_path(args.out)  # a bad output path is reported now, not after loading torch and the model
     from grmnet.prediction import Predictor
     from sketchedit.document import instances_from_result
-    from sketchedit.export import export_document, open_document
 
     doc = open_document(args.image)
     predictor = Predictor(weights=args.weights, device=args.device,
@@ -136,8 +138,9 @@ def run_apply(args) -> dict:
 
 
 def run_export(args) -> dict:
-    from sketchedit.export import export_document, open_document
+    from sketchedit.export import check_export_path, export_document, open_document
 
+    check_export_path(args.out)
     doc = open_document(args.input)
     written = export_document(doc, args.out)
     return {"command": "export", "input": args.input, "layers": [layer.label for layer in doc.layers],
@@ -153,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_apply(args) if args.command == "apply" else run_export(args)
     except (GRMNetError, OSError) as exc:
         print(f"sketchedit: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("sketchedit: error: not enough memory for this sketch", file=sys.stderr)
         return 2
     print(json.dumps(summary))
     return 0

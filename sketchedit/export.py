@@ -2,6 +2,10 @@
 
 Every writer is atomic (see sketchedit.atomic) and raises ExportError with a message meant
 for the user. No Qt widgets here; the CLI uses the same functions as the app.
+
+Writers take an optional ``progress(fraction)`` callback, called between layers; it may raise
+ExportCancelled to stop (the temporary file goes, the old file stays). ``snapshot_of`` copies a
+document so that a background thread can export it while the user keeps editing.
 """
 from __future__ import annotations
 
@@ -9,14 +13,16 @@ import json
 import os
 import re
 import zipfile
+from dataclasses import dataclass, field
+from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from sketchedit.atomic import ExportError, atomic_folder, atomic_path
-from sketchedit.document import InstanceLayer, SketchDocument, ink_of
+from sketchedit.atomic import ExportError, atomic_folder, atomic_path, check_file_target, check_folder_target
+from sketchedit.document import InstanceLayer, SketchDocument, composite_over, ink_of
 from sketchedit.images import IMAGE_SUFFIXES, load_sketch
 from sketchedit.ora import layer_metadata, load_ora, png_bytes, save_ora
 
@@ -31,6 +37,49 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 # Douglas-Peucker tolerance (pixels) for traced ink outlines: visually lossless on line art.
 SVG_SIMPLIFY_TOLERANCE = 0.6
+# progress(fraction in 0..1); may raise ExportCancelled.
+Progress = Callable[[float], None]
+
+
+class ExportCancelled(ExportError):
+    """The user stopped an export; nothing was written and any old file is unchanged."""
+
+    def __init__(self, message: str = "Export cancelled; nothing was written"):
+        super().__init__(message)
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(min(1.0, done / max(total, 1)))
+
+
+@dataclass
+class DocumentSnapshot:
+    """What the exporters read from a document, copied: safe to export from another thread
+    while the document changes."""
+
+    base: np.ndarray
+    layers: list[InstanceLayer] = field(default_factory=list)
+    path: str | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.base.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.base.shape[0])
+
+    def composite(self, include_hidden: bool = False) -> np.ndarray:
+        out = self.base.copy()
+        for layer in self.layers:
+            if layer.visible or include_hidden:
+                composite_over(out, layer.render_rgba(), layer.position)
+        return out
+
+
+def snapshot_of(doc: SketchDocument) -> DocumentSnapshot:
+    return DocumentSnapshot(doc.base.copy(), [layer.clone() for layer in doc.layers], doc.path)
 
 
 def kind_of_path(path: str | os.PathLike) -> str:
@@ -45,22 +94,30 @@ def kind_of_path(path: str | os.PathLike) -> str:
     raise ExportError(f"Cannot export to '{suffix}': use one of .png, .zip, .ora, .svg, .psd or a folder name")
 
 
-def export_document(doc: SketchDocument, path: str | os.PathLike, kind: str | None = None) -> str:
-    """Write ``doc`` to ``path`` in the format ``kind`` (guessed from the name when None).
-    Returns the path written. Raises ExportError."""
+def check_export_path(path: str | os.PathLike, kind: str | None = None) -> str:
+    """Raise ExportError unless ``path`` can take an export of ``kind`` (guessed from the name when
+    None): cheap, so callers check before any long work. Returns the kind."""
     path = os.fspath(path)
     kind = kind or kind_of_path(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(parent) and not os.path.isdir(parent):
-        raise ExportError(f"Could not write {path}: {parent} is a file, not a folder")
-    if not os.path.isdir(parent):
-        raise ExportError(f"Could not write {path}: the folder {parent} does not exist")
+    if kind not in FORMATS:
+        raise ExportError(f"Unknown export format {kind!r}")
+    if kind == "layers-folder":
+        check_folder_target(path)
+    else:
+        check_file_target(path)
+    return kind
+
+
+def export_document(doc: SketchDocument | DocumentSnapshot, path: str | os.PathLike, kind: str | None = None,
+                    progress: Progress | None = None) -> str:
+    """Write ``doc`` to ``path`` in the format ``kind`` (guessed from the name when None).
+    Returns the path written. Raises ExportError (ExportCancelled when ``progress`` cancels)."""
+    path = os.fspath(path)
+    kind = check_export_path(path, kind)
     writers = {"png": save_flat_png, "layers-zip": save_layered_zip, "layers-folder": save_layered_folder,
                "ora": save_ora, "svg": save_svg, "psd": save_psd}
-    if kind not in writers:
-        raise ExportError(f"Unknown export format {kind!r}")
     try:
-        writers[kind](doc, path)
+        writers[kind](doc, path, progress=progress)
     except ExportError:
         raise
     except OSError as exc:  # a writer failing outside the atomic helpers (rare)
@@ -85,8 +142,11 @@ def _write_png(pixels: np.ndarray, path: str) -> None:
             fh.write(png_bytes(pixels))
 
 
-def save_flat_png(doc: SketchDocument, path: str) -> None:
-    _write_png(doc.composite(), path)
+def save_flat_png(doc: SketchDocument, path: str, progress: Progress | None = None) -> None:
+    _report(progress, 0, 1)
+    pixels = doc.composite()
+    _report(progress, 1, 2)
+    _write_png(pixels, path)
 
 
 # ----------------------------------------------------------------- layered PNG
@@ -106,12 +166,13 @@ def full_canvas_rgba(doc: SketchDocument, layer: InstanceLayer) -> np.ndarray:
     return out
 
 
-def layered_png_entries(doc: SketchDocument) -> list[tuple[str, bytes]]:
+def layered_png_entries(doc: SketchDocument, progress: Progress | None = None) -> list[tuple[str, bytes]]:
     """Files of a layered-PNG export: background.png, one PNG per layer, manifest.json."""
     entries = [("background.png", png_bytes(doc.base))]
     manifest = {"format": "sketchedit-layers", "version": 1, "width": doc.width, "height": doc.height,
                 "background": "background.png", "layers": []}
     for z, layer in enumerate(doc.layers):
+        _report(progress, z + 1, len(doc.layers) + 2)
         name = f"layer_{z + 1:02d}_{_safe_name(layer.label)}.png"
         entries.append((name, png_bytes(full_canvas_rgba(doc, layer))))
         manifest["layers"].append({"file": name, "z": z + 1, "bbox": list(layer.bbox), **layer_metadata(layer)})
@@ -119,17 +180,18 @@ def layered_png_entries(doc: SketchDocument) -> list[tuple[str, bytes]]:
     return entries
 
 
-def save_layered_folder(doc: SketchDocument, path: str) -> None:
+def save_layered_folder(doc: SketchDocument, path: str, progress: Progress | None = None) -> None:
+    """A new folder (or an empty one) with the layered PNGs; a non-empty folder is refused."""
     with atomic_folder(path) as tmp:
-        for name, data in layered_png_entries(doc):
+        for name, data in layered_png_entries(doc, progress):
             with open(os.path.join(tmp, name), "wb") as fh:
                 fh.write(data)
 
 
-def save_layered_zip(doc: SketchDocument, path: str) -> None:
+def save_layered_zip(doc: SketchDocument, path: str, progress: Progress | None = None) -> None:
     with atomic_path(path, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-            for name, data in layered_png_entries(doc):
+            for name, data in layered_png_entries(doc, progress):
                 zf.writestr(name, data)
 
 
@@ -203,7 +265,7 @@ def layer_svg_group(layer: InstanceLayer, gid: str) -> str:
     return f"  <g {attrs}{style}>\n" + "\n".join(body) + "\n  </g>"
 
 
-def svg_text(doc: SketchDocument) -> str:
+def svg_text(doc: SketchDocument, progress: Progress | None = None) -> str:
     W, H = doc.width, doc.height
     base_ink = ink_of(doc.base)
     base_d = trace_mask(base_ink)
@@ -216,7 +278,9 @@ def svg_text(doc: SketchDocument) -> str:
         + (f'    <path d="{base_d}" fill="{base_color}" fill-rule="evenodd" stroke="none"/>\n' if base_d else "")
         + "  </g>",
     ]
-    groups += [layer_svg_group(layer, f"layer-{layer.uid}") for layer in doc.layers]
+    for n, layer in enumerate(doc.layers):
+        _report(progress, n + 1, len(doc.layers) + 1)
+        groups.append(layer_svg_group(layer, f"layer-{layer.uid}"))
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" '
@@ -229,21 +293,22 @@ def svg_text(doc: SketchDocument) -> str:
     )
 
 
-def save_svg(doc: SketchDocument, path: str) -> None:
-    text = svg_text(doc)
+def save_svg(doc: SketchDocument, path: str, progress: Progress | None = None) -> None:
+    text = svg_text(doc, progress)
     with atomic_path(path, suffix=".svg") as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
 
 
 # ------------------------------------------------------------------------ PSD
-def save_psd(doc: SketchDocument, path: str) -> None:
+def save_psd(doc: SketchDocument, path: str, progress: Progress | None = None) -> None:
     """Layered PSD via psd-tools: a Background layer, then one pixel layer per instance."""
     from psd_tools import PSDImage
 
     psd = PSDImage.new("RGBA", (doc.width, doc.height))
     psd.create_pixel_layer(Image.fromarray(doc.base).convert("RGBA"), name="Sketch")
-    for layer in doc.layers:
+    for n, layer in enumerate(doc.layers):
+        _report(progress, n + 1, len(doc.layers) + 2)
         x, y, w, h = layer.bbox
         rgba = layer.render_rgba()
         # PSD layers may not hang off the canvas in every reader: clip to it.

@@ -17,24 +17,38 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
+import warnings
 import xml.etree.ElementTree as ET
 import zipfile
+from typing import Callable
 
 import numpy as np
 from PIL import Image
 
 from grmnet.errors import ImageError
+from grmnet.imaging import check_regular_file, to_rgb_on_white
 from sketchedit.atomic import atomic_path
 from sketchedit.document import OUTLINE_PALETTE, InstanceLayer, SketchDocument
-from sketchedit.images import MAX_DECODE_PIXELS, to_rgb_on_white
 
 MIMETYPE = "image/openraster"
 META_PATH = "sketchedit/document.json"
 SKETCHEDIT_NS = "https://github.com/sketchedit/sketchedit/ns/ora"
 FORMAT_VERSION = 1
 THUMBNAIL_SIZE = 256
+
+# Limits checked before anything is decoded or allocated (a crafted file is refused, not obeyed).
+MAX_CANVAS_PIXELS = 36_000_000         # 6000 x 6000; the app opens images at 4096 px at most
+MAX_DECODED_PIXELS = 64_000_000        # all PNGs of one file together (base + every layer)
+MAX_LAYERS = 1000
+MAX_ENTRIES = 10_000
+MAX_XML_BYTES = 1 * 2 ** 20
+MAX_JSON_BYTES = 16 * 2 ** 20
+MAX_PNG_BYTES = 128 * 2 ** 20           # one PNG entry, still compressed
+MAX_COORDINATE = 1_000_000              # layer positions and offsets, in pixels
+MAX_TEXT = 1000                         # labels and categories
 
 
 def png_bytes(pixels: np.ndarray | Image.Image) -> bytes:
@@ -58,15 +72,18 @@ def layer_metadata(layer: InstanceLayer) -> dict:
     }
 
 
-def save_ora(doc: SketchDocument, path: str | os.PathLike) -> None:
-    """Write the document as OpenRaster, atomically."""
+def save_ora(doc: SketchDocument, path: str | os.PathLike, progress: Callable[[float], None] | None = None) -> None:
+    """Write the document as OpenRaster, atomically. ``progress(fraction)`` is called between layers
+    and may raise to stop (the old file then stays)."""
     ET.register_namespace("sketchedit", SKETCHEDIT_NS)
     image = ET.Element("image", {"version": "0.0.5", "w": str(doc.width), "h": str(doc.height)})
     stack = ET.SubElement(image, "stack")
     meta = {"format": "sketchedit", "version": FORMAT_VERSION, "width": doc.width, "height": doc.height,
             "layers": []}
     entries: list[tuple[str, bytes]] = []
-    for layer in reversed(doc.layers):  # stack.xml lists the top layer first
+    for n, layer in enumerate(reversed(doc.layers)):  # stack.xml lists the top layer first
+        if progress is not None:
+            progress(n / (len(doc.layers) + 2))
         src = f"data/layer-{layer.uid}.png"
         x, y = layer.position
         attrs = {"name": layer.label, "src": src, "x": str(x), "y": str(y), "opacity": "1.0",
@@ -100,89 +117,258 @@ def save_ora(doc: SketchDocument, path: str | os.PathLike) -> None:
             zf.writestr(META_PATH, json.dumps(meta, indent=1))
 
 
-def _read_png(zf: zipfile.ZipFile, name: str) -> Image.Image:
-    with zf.open(name) as fh:
-        img = Image.open(io.BytesIO(fh.read()))
-        img.load()
+class _Budget:
+    """Pixels a file may still decode; every PNG is charged from its header before it is decoded."""
+
+    def __init__(self, pixels: int):
+        self.left = pixels
+
+    def charge(self, name: str, width: int, height: int) -> None:
+        if width <= 0 or height <= 0:
+            raise ValueError(f"{name} is empty ({width}x{height})")
+        if width * height > MAX_CANVAS_PIXELS:
+            raise ValueError(f"{name} is {width}x{height}: too large (at most {MAX_CANVAS_PIXELS // 1_000_000} "
+                             "megapixels per layer)")
+        self.left -= width * height
+        if self.left < 0:
+            raise ValueError(f"the layers together are too large (at most {MAX_DECODED_PIXELS // 1_000_000} "
+                             "megapixels in one file)")
+
+
+def _read_entry(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """An entry's bytes, refused when its declared size is over ``limit`` (zip bombs)."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise ValueError(f"{name} is missing") from None
+    if info.file_size > limit:
+        raise ValueError(f"{name} is too large ({info.file_size} bytes)")
+    return zf.read(info)
+
+
+def _read_png(zf: zipfile.ZipFile, name: str, budget: _Budget) -> Image.Image:
+    """Decode one PNG entry after checking its header (IHDR) size against the budget."""
+    data = _read_entry(zf, name, MAX_PNG_BYTES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = Image.open(io.BytesIO(data))  # reads the header only
+    budget.charge(name, *img.size)
+    img.load()
     return img
 
 
-def _tuple(c):
-    return None if c is None else tuple(int(v) for v in c)
+# ----------------------------------------------------------------------------- schema checks
+def _int(value, what: str, lo: int = -MAX_COORDINATE, hi: int = MAX_COORDINATE) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{what} must be a whole number from {lo} to {hi}, not {value!r:.40}")
+    return value
 
 
+def _pair(value, what: str) -> tuple[int, int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{what} must be a list of two whole numbers, not {value!r:.40}")
+    return _int(value[0], what), _int(value[1], what)
+
+
+def _rgb(value, what: str):
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 3:
+        raise ValueError(f"{what} must be null or three numbers 0-255, not {value!r:.40}")
+    return tuple(_int(v, what, 0, 255) for v in value)
+
+
+def _number(value, what: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not lo <= value <= hi:
+        raise ValueError(f"{what} must be a number from {lo} to {hi}, not {value!r:.40}")
+    return float(value)
+
+
+def _bool(value, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, not {value!r:.40}")
+    return value
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        raise ValueError(f"{what} must be a non-empty text of at most {MAX_TEXT} characters")
+    return value
+
+
+def _layer_record(m, n: int) -> dict:
+    """One document.json layer entry, checked field by field (the message names the field)."""
+    at = f"document.json layer {n}"
+    if not isinstance(m, dict):
+        raise ValueError(f"{at} must be an object, not {type(m).__name__}")
+    return {
+        "uid": _int(m.get("uid"), f"{at} uid", 1, 10 ** 9),
+        "category": _text(m.get("category"), f"{at} category"),
+        "index": _int(m.get("index"), f"{at} index", 0, 10 ** 6),
+        "label": _text(m.get("label"), f"{at} label"),
+        "origin": _pair(m.get("origin"), f"{at} origin"),
+        "offset": _pair(m.get("offset", [0, 0]), f"{at} offset"),
+        "stroke_color": _rgb(m.get("stroke_color"), f"{at} stroke_color"),
+        "fill_color": _rgb(m.get("fill_color"), f"{at} fill_color"),
+        "outline_color": _rgb(m.get("outline_color"), f"{at} outline_color") or OUTLINE_PALETTE[0],
+        "fill_opacity": _number(m.get("fill_opacity", 0.5), f"{at} fill_opacity", 0.0, 1.0),
+        "visible": _bool(m.get("visible", True), f"{at} visible"),
+        "locked": _bool(m.get("locked", False), f"{at} locked"),
+        "score": _number(m.get("score", 1.0), f"{at} score", -1e9, 1e9),
+    }
+
+
+def _document_meta(data: bytes) -> list[dict]:
+    meta = json.loads(data)
+    if not isinstance(meta, dict):
+        raise ValueError(f"document.json must be an object, not {type(meta).__name__}")
+    layers = meta.get("layers", [])
+    if not isinstance(layers, list):
+        raise ValueError("document.json layers must be a list")
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})")
+    records = [_layer_record(m, n) for n, m in enumerate(layers, start=1)]
+    if len({r["uid"] for r in records}) != len(records):
+        raise ValueError("document.json has two layers with the same uid")
+    return records
+
+
+def _stack_root(data: bytes) -> ET.Element:
+    # No DTDs at all: entity tricks (billion laughs, external entities) need one.
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise ValueError("stack.xml declares a DTD or entities (not allowed)")
+    root = ET.fromstring(data)
+    if root.tag != "image":
+        raise ValueError(f"stack.xml starts with <{root.tag:.40}>, not <image>")
+    return root
+
+
+def _canvas_size(root: ET.Element, name: str) -> tuple[int, int]:
+    try:
+        W, H = int(root.get("w", "0")), int(root.get("h", "0"))
+    except ValueError:
+        raise ValueError("stack.xml canvas size w/h is not a whole number") from None
+    if W <= 0 or H <= 0:
+        raise ImageError(f"{name} has an empty canvas ({W}x{H})")
+    if W * H > MAX_CANVAS_PIXELS:
+        raise ImageError(f"{name} is too large to open ({W}x{H}; at most "
+                         f"{MAX_CANVAS_PIXELS // 1_000_000} megapixels)")
+    return W, H
+
+
+def _coordinate(el: ET.Element, key: str) -> int:
+    try:
+        value = float(el.get(key, "0"))
+    except ValueError:
+        raise ValueError(f"stack.xml layer {key}={el.get(key)!r:.40} is not a number") from None
+    if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+        raise ValueError(f"stack.xml layer {key}={value:.40} is out of range")
+    return int(value)
+
+
+# ------------------------------------------------------------------------------------- reading
 def load_ora(path: str | os.PathLike) -> SketchDocument:
-    """Read an OpenRaster file (ours, or one saved by Krita/GIMP/MyPaint). Raises ImageError."""
+    """Read an OpenRaster file (ours, or one saved by Krita/GIMP/MyPaint). Raises ImageError.
+
+    Everything is checked before it is allocated: entry sizes, stack.xml and document.json against
+    their schema, every PNG's size from its header against the canvas and the file's pixel budget."""
     path = os.fspath(path)
-    name = os.path.basename(path)
+    name = os.path.basename(path) or path
+    check_regular_file(path, name)
     try:
         with zipfile.ZipFile(path) as zf:
+            if len(zf.infolist()) > MAX_ENTRIES:
+                raise ValueError(f"too many entries ({len(zf.infolist())})")
             names = set(zf.namelist())
             if "stack.xml" not in names:
                 raise ImageError(f"{name} is not an OpenRaster file (no stack.xml)")
-            root = ET.fromstring(zf.read("stack.xml"))
-            W, H = int(root.get("w", "0")), int(root.get("h", "0"))
-            if W <= 0 or H <= 0:
-                raise ImageError(f"{name} has an empty canvas ({W}x{H})")
-            if W * H > MAX_DECODE_PIXELS:
-                raise ImageError(f"{name} is too large to open ({W}x{H})")
+            root = _stack_root(_read_entry(zf, "stack.xml", MAX_XML_BYTES))
+            W, H = _canvas_size(root, name)
+            budget = _Budget(MAX_DECODED_PIXELS)
             if META_PATH in names:
-                doc = _load_ours(zf, json.loads(zf.read(META_PATH)), W, H)
+                doc = _load_ours(zf, _document_meta(_read_entry(zf, META_PATH, MAX_JSON_BYTES)), W, H, budget)
             else:
-                doc = _import_foreign(zf, root, W, H)
+                doc = _import_foreign(zf, root, W, H, budget)
     except ImageError:
         raise
-    except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise ImageError(f"{name} is damaged or not an OpenRaster file: {exc}") from None
-    except OSError as exc:
-        raise ImageError(f"{name} cannot be read: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise ImageError(f"{name} is too large to fit in memory") from None
+    except Exception as exc:  # noqa: BLE001 - any flaw of a crafted file is "damaged", never a crash
+        raise ImageError(f"{name} is damaged or not an OpenRaster file: {_reason(exc)}") from None
     doc.path = path
     return doc
 
 
-def _load_ours(zf: zipfile.ZipFile, meta: dict, W: int, H: int) -> SketchDocument:
-    base = to_rgb_on_white(_read_png(zf, "data/base.png"))
-    if base.shape[:2] != (H, W):
-        raise ValueError("base layer size does not match the canvas")
-    doc = SketchDocument(base)
-    for m in meta["layers"]:
-        uid = int(m["uid"])
-        ink = np.asarray(_read_png(zf, f"sketchedit/ink-{uid}.png").convert("RGBA"))
-        region = np.asarray(_read_png(zf, f"sketchedit/region-{uid}.png").convert("L")) > 127
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, (ValueError, zipfile.BadZipFile, ET.ParseError)) and str(exc):
+        return str(exc).splitlines()[0][:200]
+    if isinstance(exc, OSError):
+        return exc.strerror or exc.__class__.__name__
+    return exc.__class__.__name__
+
+
+def _layer_pixels(zf: zipfile.ZipFile, record: dict, W: int, H: int, budget: _Budget):
+    """(ink mask, ink rgb, region mask) of one of our layers, sizes checked against each other."""
+    uid = record["uid"]
+    ink = _read_png(zf, f"sketchedit/ink-{uid}.png", budget)
+    region = _read_png(zf, f"sketchedit/region-{uid}.png", budget)
+    if ink.size != region.size or ink.width > W or ink.height > H:
+        raise ValueError(f"layer {uid}: its masks are {ink.size} and {region.size} on a {W}x{H} canvas")
+    rgba = np.asarray(ink.convert("RGBA"))
+    return rgba[..., 3] > 127, rgba[..., :3].copy(), np.asarray(region.convert("L")) > 127
+
+
+def _load_ours(zf: zipfile.ZipFile, records: list[dict], W: int, H: int, budget: _Budget) -> SketchDocument:
+    base_png = _read_png(zf, "data/base.png", budget)
+    if base_png.size != (W, H):
+        raise ValueError(f"the base layer is {base_png.size[0]}x{base_png.size[1]}, the canvas {W}x{H}")
+    doc = SketchDocument(to_rgb_on_white(base_png))
+    for r in records:
+        ink_mask, ink_rgb, region = _layer_pixels(zf, r, W, H, budget)
         doc.layers.append(InstanceLayer(
-            uid=uid, category=m["category"], index=int(m["index"]), label=m["label"],
-            ink_mask=ink[..., 3] > 127, ink_rgb=ink[..., :3].copy(), region_mask=region,
-            origin=tuple(m["origin"]), offset=tuple(m["offset"]),
-            stroke_color=_tuple(m.get("stroke_color")), fill_color=_tuple(m.get("fill_color")),
-            fill_opacity=float(m.get("fill_opacity", 0.5)), visible=bool(m.get("visible", True)),
-            locked=bool(m.get("locked", False)), score=float(m.get("score", 1.0)),
-            outline_color=_tuple(m.get("outline_color")) or OUTLINE_PALETTE[0],
+            uid=r["uid"], category=r["category"], index=r["index"], label=r["label"],
+            ink_mask=ink_mask, ink_rgb=ink_rgb, region_mask=region, origin=r["origin"], offset=r["offset"],
+            stroke_color=r["stroke_color"], fill_color=r["fill_color"], fill_opacity=r["fill_opacity"],
+            visible=r["visible"], locked=r["locked"], score=r["score"], outline_color=r["outline_color"],
         ))
     doc._reserve_uids(layer.uid for layer in doc.layers)
     return doc
 
 
-def _import_foreign(zf: zipfile.ZipFile, root: ET.Element, W: int, H: int) -> SketchDocument:
-    """Layers from another editor: the bottom one becomes the base, the others instances."""
+def _foreign_layers(zf: zipfile.ZipFile, root: ET.Element) -> list[ET.Element]:
     elements = [el for el in root.iter("layer") if el.get("src")]
     if not elements:
         raise ValueError("no layers")
+    if len(elements) > MAX_LAYERS:
+        raise ValueError(f"too many layers ({len(elements)}; at most {MAX_LAYERS})")
+    names = set(zf.namelist())
+    missing = [el.get("src") for el in elements if el.get("src") not in names]
+    if missing:
+        raise ValueError(f"stack.xml names {missing[0]!r:.80}, which is not in the file")
     elements.reverse()  # bottom first
+    return elements
+
+
+def _import_foreign(zf: zipfile.ZipFile, root: ET.Element, W: int, H: int, budget: _Budget) -> SketchDocument:
+    """Layers from another editor: the bottom one becomes the base, the others instances."""
+    elements = _foreign_layers(zf, root)
     paper = Image.new("RGBA", (W, H), (255, 255, 255, 255))
     bottom = elements[0]
-    paper.alpha_composite(_read_png(zf, bottom.get("src")).convert("RGBA"),
-                          (int(float(bottom.get("x", 0))), int(float(bottom.get("y", 0)))))
+    paper.alpha_composite(_read_png(zf, bottom.get("src"), budget).convert("RGBA"),
+                          (_coordinate(bottom, "x"), _coordinate(bottom, "y")))
     doc = SketchDocument(np.asarray(paper.convert("RGB")).copy())
+    del paper
     for n, el in enumerate(elements[1:], start=1):
-        rgba = np.asarray(_read_png(zf, el.get("src")).convert("RGBA"))
-        label = el.get("name") or f"layer {n}"
-        match = re.match(r"^(.*?)\s*(\d+)$", label)
+        x, y = _coordinate(el, "x"), _coordinate(el, "y")
+        rgba = np.asarray(_read_png(zf, el.get("src"), budget).convert("RGBA"))
+        label = (el.get("name") or f"layer {n}")[:MAX_TEXT]
+        match = re.match(r"^(.*?)\s*(\d{1,6})$", label)
         category, index = (match.group(1) or "object", int(match.group(2))) if match else (label, 1)
         mask = rgba[..., 3] > 0
         doc.layers.append(InstanceLayer(
             uid=doc._new_uid(), category=category, index=index, label=label,
-            ink_mask=mask, ink_rgb=rgba[..., :3].copy(), region_mask=mask.copy(),
-            origin=(int(float(el.get("x", 0))), int(float(el.get("y", 0)))),
+            ink_mask=mask, ink_rgb=rgba[..., :3].copy(), region_mask=mask.copy(), origin=(x, y),
             visible=el.get("visibility", "visible") != "hidden", locked=el.get("edit-locked") == "true",
             outline_color=OUTLINE_PALETTE[n % len(OUTLINE_PALETTE)],
         ))

@@ -172,12 +172,13 @@ def test_kind_of_path():
         kind_of_path("a.xyz")
 
 
-@pytest.mark.parametrize("name", ["flat.png", "s.ora", "s.svg", "s.psd", "l.zip", "folder"])
+@pytest.mark.parametrize("name", ["flat.png", "s.ora", "s.svg", "s.psd", "l.zip", "folder", "full-folder"])
 def test_permission_denied_keeps_the_old_file(doc, tmp_path, monkeypatch, name):
     target = tmp_path / name
-    if name == "folder":
-        target.mkdir()
-        (target / "old.txt").write_text("old")
+    if name.endswith("folder"):
+        target.mkdir()  # an empty folder may take a folder export; a non-empty one is refused
+        if name == "full-folder":
+            (target / "old.txt").write_text("old")
     else:
         target.write_bytes(b"old")
 
@@ -185,10 +186,12 @@ def test_permission_denied_keeps_the_old_file(doc, tmp_path, monkeypatch, name):
         raise PermissionError(errno.EACCES, "Permission denied", str(dst))
 
     monkeypatch.setattr(atomic.os, "replace", denied)
-    with pytest.raises(ExportError, match="permission denied"):
+    with pytest.raises(ExportError, match="not empty" if name == "full-folder" else "permission denied"):
         export_document(doc, target)
-    if name == "folder":
+    if name == "full-folder":
         assert (target / "old.txt").read_text() == "old"
+    elif name == "folder":
+        assert target.is_dir() and not any(target.iterdir())
     else:
         assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == [name], "no temporary files left behind"
