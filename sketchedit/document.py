@@ -21,9 +21,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from grmnet.imaging import ink_mask, luma
+
 PAPER = (255, 255, 255)
-# A base pixel at least this light is paper, not ink (JPEG noise keeps white from being 255).
-PAPER_LEVEL = 235
 # Palette offered for freshly selected instances' outlines (the paper's figure style).
 OUTLINE_PALETTE: tuple[tuple[int, int, int], ...] = (
     (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
@@ -39,8 +39,8 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
 
 
 def ink_of(rgb: np.ndarray) -> np.ndarray:
-    """Boolean mask of the pixels that are ink rather than paper."""
-    return gray_of(rgb) < PAPER_LEVEL
+    """Boolean mask of the ink pixels: the model's one definition (grmnet.imaging.ink_mask of the luma)."""
+    return ink_mask(luma(rgb))
 
 
 def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
