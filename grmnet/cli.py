@@ -6,17 +6,79 @@ Imports are lazy so `grmnet --help` is instant.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+
+IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments get one line on stderr and exit status 2 (argparse's usage block is noise)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def at_least(lowest: int):
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be at least {lowest}, got {value}")
+        return value
+    return check
+
+
+def device_name(text: str) -> str:
+    """auto, cpu, mps, cuda or cuda:N; CUDA is checked here so a missing GPU is one line, not a traceback."""
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r} (use auto, cpu, cuda, cuda:N or mps)")
+    if text.startswith("cuda"):
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(text.partition(":")[2] or 0)
+        if index >= count:
+            raise argparse.ArgumentTypeError(f"{text}: this machine has {count} CUDA device(s)")
+    return text
+
+
+def output_file(*suffixes: str):
+    """A file to write: new, or an existing regular file; its folder must exist (checked before any work)."""
+    def check(text: str) -> str:
+        from grmnet.files import OutputPathError, check_output_file
+
+        if suffixes and not text.lower().endswith(suffixes):
+            raise argparse.ArgumentTypeError(f"{text!r}: use one of {', '.join(suffixes)}")
+        try:
+            check_output_file(text)
+        except OutputPathError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
+
+
+def output_root(text: str) -> str:
+    """A folder to write into (created when missing): never an existing file."""
+    path = os.path.abspath(text)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{text!r}: {path} is a file, not a folder")
+    return text
 
 
 def _synth(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate synthetic SketchyScene-style scenes with expressions")
-    p.add_argument("--out", required=True, help="dataset root (SketchyScene layout)")
+    p.add_argument("--out", required=True, type=output_root, help="dataset root (SketchyScene layout)")
     p.add_argument("--split", required=True, choices=["train", "val", "test"])
-    p.add_argument("--n", type=int, required=True, help="number of scenes")
+    p.add_argument("--n", type=at_least(0), required=True, help="number of scenes")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--start-key", type=int, default=1, help="first sample number (for sharded generation)")
+    p.add_argument("--workers", type=at_least(1), default=1)
+    p.add_argument("--start-key", type=at_least(1), default=1, help="first sample number (for sharded generation)")
     p.set_defaults(func=lambda a: __import__("grmnet.data.synth", fromlist=["run_synth"]).run_synth(a))
 
 
@@ -36,15 +98,15 @@ def _train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--online-start-key", type=int, default=1, help="first scene key of --online-seed")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds of training: the cosine schedule follows wall-clock and training stops there")
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--out", required=True, type=output_root, help="run directory")
     p.add_argument("--config", default=None, help="JSON config (defaults: the paper's)")
     p.add_argument("--init", default=None, help="weights to start from (run dir or .safetensors)")
     p.add_argument("--init-parts", default=None,
                    help="GRM-Net weights to copy the config's frozen_parts (and the vocabulary) from")
-    p.add_argument("--iters", type=int, default=None)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--iters", type=at_least(1), default=None)
+    p.add_argument("--device", default="auto", type=device_name)
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--workers", type=at_least(0), default=None)
     p.set_defaults(func=lambda a: __import__("grmnet.training", fromlist=["run_train"]).run_train(a))
 
 
@@ -52,15 +114,15 @@ def _train_baseline(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-baseline", help="train a comparison method (two-stage or binary)")
     p.add_argument("--method", required=True, choices=["two-stage", "binary"])
     p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--out", required=True, type=output_root, help="run directory")
     p.add_argument("--config", default=None, help="JSON config: a baseline's or GRM-Net's (shared fields)")
-    p.add_argument("--iters", type=int, default=None, help="iterations per trained stage")
+    p.add_argument("--iters", type=at_least(1), default=None, help="iterations per trained stage")
     p.add_argument("--matcher", default=None, help="two-stage: take stage 2 from this trained binary run")
     p.add_argument("--init-parts", default=None,
                    help="GRM-Net weights to copy the config's frozen_parts (and the vocabulary) from")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=device_name)
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--workers", type=at_least(0), default=None)
     p.set_defaults(func=lambda a: __import__("grmnet.baselines.train",
                                              fromlist=["run_train_baseline"]).run_train_baseline(a))
 
@@ -71,11 +133,11 @@ def _evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", required=True)
     p.add_argument("--weights", default=None)
     p.add_argument("--method", default="grmnet", choices=["grmnet", "two-stage", "binary"])
-    p.add_argument("--json", default=None)
-    p.add_argument("--predictions", default=None)
+    p.add_argument("--json", default=None, type=output_file())
+    p.add_argument("--predictions", default=None, type=output_file())
     p.add_argument("--sentences", default=None)
-    p.add_argument("--limit", type=int, default=None, help="evaluate the first N pairs only")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--limit", type=at_least(1), default=None, help="evaluate the first N pairs only")
+    p.add_argument("--device", default="auto", type=device_name)
     p.add_argument("--threshold", type=float, default=None)
     p.set_defaults(func=lambda a: __import__("grmnet.evaluation", fromlist=["run_evaluate"]).run_evaluate(a))
 
@@ -86,10 +148,10 @@ def _predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-e", "--expression", action="append", required=True)
     p.add_argument("--weights", default=None)
     p.add_argument("--method", default="grmnet", choices=["grmnet", "two-stage", "binary"])
-    p.add_argument("--json", default=None)
-    p.add_argument("--overlay", default=None)
+    p.add_argument("--json", default=None, type=output_file())
+    p.add_argument("--overlay", default=None, type=output_file(*IMAGE_OUTPUTS))
     p.add_argument("--threshold", type=float, default=None)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=device_name)
     p.set_defaults(func=lambda a: __import__("grmnet.prediction", fromlist=["run_predict"]).run_predict(a))
 
 
@@ -97,15 +159,30 @@ def _bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="cold/warm query latency (JSON line last)")
     p.add_argument("--image", default=None)
     p.add_argument("--weights", default=None)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--device", default="auto", type=device_name)
+    p.add_argument("--repeats", type=at_least(1), default=10)
+    p.add_argument("--threads", type=at_least(1), default=None,
+                   help="intra-op threads (default: the physical cores not kept busy by other processes)")
+    p.add_argument("--busy", type=at_least(0), default=0, metavar="N",
+                   help="also measure with N busy background processes (a loaded machine)")
     p.set_defaults(func=lambda a: __import__("grmnet.prediction", fromlist=["run_bench"]).run_bench(a))
 
 
+def _tune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="choose the inference settings of weights on the validation split "
+                                    "(writes inference.json beside them)")
+    p.add_argument("weights", help="weights folder (its inference.json is written)")
+    p.add_argument("--data", default="data/synth", help="SketchyScene-layout root with a val split")
+    p.add_argument("--limit", type=at_least(1), default=600, help="validation pairs")
+    p.add_argument("--report", default=None, type=output_file(), help="also write the whole sweep as JSON here")
+    p.add_argument("--device", default="auto", type=device_name)
+    p.set_defaults(func=lambda a: __import__("grmnet.tuning", fromlist=["run_tune"]).run_tune(a))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grmnet", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="grmnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_synth, _data_stats, _train, _train_baseline, _evaluate, _predict, _bench):
+    for add in (_synth, _data_stats, _train, _train_baseline, _evaluate, _predict, _bench, _tune):
         add(sub)
     return parser
 
@@ -117,12 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:  # user-facing errors: one clear line
+    except (OSError, ValueError, RuntimeError) as exc:  # user-facing errors: one clear line
         from grmnet.errors import GRMNetError
-        if isinstance(exc, GRMNetError) or isinstance(exc, FileNotFoundError):
+        if isinstance(exc, (GRMNetError, OSError)):
             print(f"grmnet {args.command}: error: {exc}", file=sys.stderr)
             return 2
         raise
+    except MemoryError:
+        print(f"grmnet {args.command}: error: not enough memory", file=sys.stderr)
+        return 2
     return int(rc or 0)
 
 

@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,10 @@ from tqdm import tqdm
 
 from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.imaging import to_grey
-from grmnet.masks import decode_rle
-from grmnet.selection import choose_instances, stated_count
+from grmnet.engine import ReferringEngine
+from grmnet.formats import result_to_json
+from grmnet.masks import encode_rle, mask_bbox
+from grmnet.selection import SelectionRule
 from grmnet.weights import dump_json
 
 RELATION = re.compile(r"\b(front|behind|back|near|among|around|of)\b")
@@ -44,17 +46,14 @@ def expression_type(expression: str, num_targets: int) -> str:
     return "single" if num_targets == 1 else "group"
 
 
-def _rle(mask: np.ndarray) -> dict:
-    return mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-
-
 def exact_selection(pred_masks: list[np.ndarray], gt_masks: list[np.ndarray], iou: float = 0.5) -> bool:
     """True when predictions and targets match one-to-one at mask IoU >= iou, with nothing extra."""
     if len(pred_masks) != len(gt_masks):
         return False
     if not gt_masks:
         return True
-    ious = mask_utils.iou([_rle(m) for m in pred_masks], [_rle(m) for m in gt_masks], [0] * len(gt_masks))
+    ious = mask_utils.iou([encode_rle(m, text=False) for m in pred_masks],
+                         [encode_rle(m, text=False) for m in gt_masks], [0] * len(gt_masks))
     from scipy.optimize import linear_sum_assignment
     rows, cols = linear_sum_assignment(-ious)
     return bool(np.all(ious[rows, cols] >= iou))
@@ -88,70 +87,53 @@ def coco_ap(gt_anns: list[dict], dt_anns: list[dict], img_ids: list[int], sizes:
     return {k: round(100 * max(0.0, float(v)), 2) for k, v in zip(("AP", "AP50", "AP75"), ev.stats[:3])}
 
 
-@dataclass(frozen=True)
-class SelectionRule:
-    """What a query returns from its scored instances (see grmnet.selection)."""
-    threshold: float
-    count_floor: float | None = None
-    count_nouns: bool = False
-
-    def choose(self, scores: list[float], expression: str) -> tuple[int, ...]:
-        """Indices of the returned instances."""
-        return tuple(choose_instances(scores, self.threshold, stated_count(expression, self.count_nouns),
-                                      self.count_floor))
-
-
-def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | None = None,
-             keep_predictions: bool = False, progress: bool = True,
+def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: float | None = None,
+             limit: int | None = None, keep_predictions: bool = False, progress: bool = True,
              sweep: Sequence[SelectionRule] = ()) -> tuple[dict, list[dict]]:
-    """Run `engine` (Predictor-like: encode + predict_sketch) over every pair of `data`. `sweep`: more selection
-    rules scored on the same predictions (metrics["sweep"]: exact-selection and no-target accuracy of each)."""
+    """Run `engine` over every pair of `data`: AP ranks every scored candidate, exact selection judges what the
+    engine returns (its own rule; `threshold` overrides its score threshold). `sweep`: more selection rules
+    scored on the same candidates (metrics["sweep"]: exact-selection and no-target accuracy of each).
+    Predictions (keep_predictions): per image, per pair, every candidate with a `returned` flag."""
     gt_anns, dt_anns, sizes, types = [], [], {}, {}
     exact, exact_by_type = [], {t: [] for t in EXPRESSION_TYPES}
     swept = [[] for _ in sweep]
-    predictions: dict[int, dict] = {}
+    predictions: dict[str, dict] = {}
     pairs = data.pairs[:limit] if limit else data.pairs
     ann_id, t0 = 1, time.perf_counter()
-    cfg = getattr(engine, "cfg", None)
-    count_floor = getattr(cfg, "count_floor", None)
-    rule = SelectionRule(threshold, count_floor, getattr(cfg, "count_nouns", False))
     for img_id, (key, expression, targets) in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
         sample = data.image(key)
         sketch = engine.encode(to_grey(sample.drawing))
-        # every scored instance (AP ranks them all); the returned set is chosen below
-        result = engine.predict_sketch(sketch, expression, threshold=0.0, apply_count=False)
+        result = engine.refer(sketch, expression, threshold, with_candidates=True)
         h, w = sample.instance_gt.shape
         sizes[img_id] = (h, w)
         types[img_id] = expression_type(expression, len(targets))
         gts = [sample.ink_masks[t] for t in targets]
         for m in gts:
-            rle = _rle(m)
-            rle["counts"] = rle["counts"].decode("ascii")
+            rle = encode_rle(m)
             gt_anns.append({"id": ann_id, "image_id": img_id, "category_id": 1, "segmentation": rle,
-                            "area": float(m.sum()), "bbox": list(mask_utils.toBbox(_rle(m))), "iscrowd": 0})
+                            "area": float(m.sum()), "bbox": mask_bbox(m), "iscrowd": 0})
             ann_id += 1
-        for inst in result["instances"]:
-            dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": inst["ink_mask_rle"],
-                            "score": inst["score"]})
-        # what the product returns: the engine's own rule (threshold, and the stated count where it uses one)
-        scores = [i["score"] for i in result["instances"]]
-        is_exact = _ExactSelection(result["instances"], gts)
-        chosen = rule.choose(scores, expression)
-        returned = [result["instances"][i] for i in chosen]
-        ok = is_exact(chosen)
+        candidates = result.candidates
+        for inst in candidates:
+            dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": encode_rle(inst.ink),
+                            "score": inst.score})
+        flags = result.returned_flags()
+        is_exact = _ExactSelection([c.ink for c in candidates], gts)
+        ok = is_exact(tuple(i for i, f in enumerate(flags) if f))
         exact.append(ok)
+        scores = [c.score for c in candidates]
         for outcomes, other in zip(swept, sweep):
             outcomes.append((is_exact(other.choose(scores, expression)), not targets))
         exact_by_type[types[img_id]].append(ok)
         if keep_predictions:
-            entry = predictions.setdefault(key, {"image": f"{data.split}/{key}", "width": int(w), "height": int(h),
-                                                 "results": []})
-            result = dict(result)
-            result["instances"] = returned
-            entry["results"].append(result)
+            entry = predictions.setdefault(key, {"image": f"{data.split}/{key}", "key": key, "width": int(w),
+                                                 "height": int(h), "results": []})
+            entry["results"].append({"pair_id": img_id, "targets": [int(t) for t in targets],
+                                     **result_to_json(result, candidates=True)})
     seconds = time.perf_counter() - t0
     img_ids = list(sizes)
-    metrics = {"pairs": len(pairs), "images": len({k for k, _, _ in pairs}), "threshold": threshold,
+    metrics = {"pairs": len(pairs), "images": len({k for k, _, _ in pairs}),
+               "threshold": engine.threshold if threshold is None else threshold,
                **coco_ap(gt_anns, dt_anns, img_ids, sizes),
                "exact_selection": round(100 * float(np.mean(exact)), 2) if exact else float("nan"),
                "no_target_accuracy": (round(100 * float(np.mean(exact_by_type["no-target"])), 2)
@@ -172,21 +154,18 @@ def evaluate(engine, data: SketchySceneDataset, threshold: float, limit: int | N
 
 
 class _ExactSelection:
-    """exact_selection of subsets of one pair's instances; each mask decoded and each subset scored once (a
-    sweep asks about the same few subsets under many rules)."""
+    """exact_selection of subsets of one pair's candidates; each subset scored once (a sweep asks about the
+    same few subsets under many rules)."""
 
-    def __init__(self, instances: list[dict], gts: list[np.ndarray]):
-        self.instances, self.gts = instances, gts
-        self.masks: dict[int, np.ndarray] = {}
+    def __init__(self, masks: list[np.ndarray], gts: list[np.ndarray]):
+        self.masks, self.gts = masks, gts
         self.known: dict[tuple[int, ...], bool] = {}
 
     def __call__(self, chosen: tuple[int, ...]) -> bool:
-        if chosen not in self.known:
-            for i in chosen:
-                if i not in self.masks:
-                    self.masks[i] = decode_rle(self.instances[i]["ink_mask_rle"])
-            self.known[chosen] = exact_selection([self.masks[i] for i in chosen], self.gts)
-        return self.known[chosen]
+        key = tuple(sorted(chosen))
+        if key not in self.known:
+            self.known[key] = exact_selection([self.masks[i] for i in key], self.gts)
+        return self.known[key]
 
 
 def _accuracies(outcomes: list[tuple[bool, bool]]) -> dict[str, float | None]:
@@ -197,11 +176,10 @@ def _accuracies(outcomes: list[tuple[bool, bool]]) -> dict[str, float | None]:
 
 
 def run_evaluate(args) -> int:
-    from grmnet.prediction import load_engine
-    engine = load_engine(args)
+    from grmnet.methods import load_engine
+    engine = load_engine(args.method, args.weights, device=args.device, threshold=args.threshold)
     data = SketchySceneDataset(args.data, args.split, sentences_file=args.sentences)
-    threshold = args.threshold if args.threshold is not None else engine.threshold
-    metrics, predictions = evaluate(engine, data, threshold, args.limit, keep_predictions=bool(args.predictions))
+    metrics, predictions = evaluate(engine, data, args.threshold, args.limit, keep_predictions=bool(args.predictions))
     metrics = {"method": args.method, "data": str(args.data), "split": args.split,
                "weights": str(getattr(engine, "weights_path", args.weights)), **metrics}
     for k in ("AP", "AP50", "AP75", "exact_selection", "no_target_accuracy"):
@@ -211,6 +189,9 @@ def run_evaluate(args) -> int:
     if args.json:
         dump_json(Path(args.json), metrics)
     if args.predictions:
-        dump_json(Path(args.predictions), predictions)
+        dump_json(Path(args.predictions), {"format": "grmnet-predictions", "data": str(args.data),
+                                           "split": args.split, "sentences": args.sentences,
+                                           "metrics": {k: metrics[k] for k in ("AP", "AP50", "AP75")},
+                                           "images": predictions})
     print(json.dumps(metrics))
     return 0

@@ -5,9 +5,11 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 
-def encode_rle(mask: np.ndarray) -> dict:
-    """bool [H, W] -> {"size": [H, W], "counts": str}"""
+def encode_rle(mask: np.ndarray, text: bool = True) -> dict:
+    """bool [H, W] -> {"size": [H, W], "counts": str} (text=False: pycocotools' own form, counts as bytes)"""
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    if not text:
+        return rle
     return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grmnet.data.categories import category_of_noun, plural, singular
-from grmnet.modeling.language import tokenize
+from grmnet.results import Understanding
+from grmnet.text import tokenize
 
-NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
+NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, **{str(n): n for n in range(2, 100)}}
 _BLANK_NUMERAL = re.compile(r"\bthe {2,}\w")   # "the  trees": the generator's empty slot for 6 or more
 
 
@@ -79,3 +80,39 @@ def choose_instances(scores: Sequence[float], threshold: float, count: TargetCou
         extra = [i for i in order if count_floor <= scores[i] < threshold]
         chosen += extra[:count.at_least - len(chosen)]
     return chosen
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    """What a query returns from its scored instances: the threshold and, with a count floor, the stated count."""
+    threshold: float
+    count_floor: float | None = None
+    count_nouns: bool = False
+
+    def choose(self, scores: Sequence[float], expression: str) -> tuple[int, ...]:
+        """Indices of the returned instances, best first."""
+        return tuple(choose_instances(scores, self.threshold, stated_count(expression, self.count_nouns),
+                                      self.count_floor))
+
+    @property
+    def lowest_score(self) -> float:
+        """No instance scored below this can be returned."""
+        return self.threshold if self.count_floor is None else min(self.threshold, self.count_floor)
+
+
+def describe_count(count: TargetCount) -> str | None:
+    """'one', 'two', 'two or more', ... for the user; None when nothing is stated."""
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    if count == NO_COUNT:
+        return None
+    n = words.get(count.at_least, str(count.at_least))
+    if count.exact is not None:
+        return n
+    return f"{n} or more" if count.at_most is None else f"{n} to {count.at_most}"
+
+
+def understand(expression: str, count_nouns: bool = True) -> Understanding:
+    """The target category (head noun) and the stated count, as the selection rule reads them."""
+    words = tokenize(expression)
+    category = next((c for c in map(category_of_noun, words) if c is not None), None)
+    return Understanding(category, describe_count(stated_count(expression, count_nouns)))

@@ -27,9 +27,8 @@ from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.errors import GRMNetError
 from grmnet.imaging import model_input, to_grey
 from grmnet.modeling.grmnet import GRMNet
-from grmnet.modeling.language import Vocabulary
-from grmnet.prediction import resolve_device
-from grmnet.testing import GRAMMAR_WORDS
+from grmnet.modeling.language import GRAMMAR_WORDS, Vocabulary
+from grmnet.runtime import resolve_device
 from grmnet.weights import _atomic, _unwrap, copy_parts, freeze_parts, load_model, save_model
 
 
@@ -90,11 +89,11 @@ class PairBatches(Dataset):
         rng = np.random.default_rng([self.seed, i])
         drawing, region_masks, categories, expressions = self.scenes.sample(i, rng)
         grey = to_grey(drawing)
-        if self.cfg.augment:
+        if self.cfg.training.augment:
             grey = augment_strokes(grey, rng)
         inputs = model_input(grey, self.cfg.input_size)
         exprs = list(expressions.items())
-        picks = rng.choice(len(exprs), size=min(self.cfg.expressions_per_image, len(exprs)), replace=False)
+        picks = rng.choice(len(exprs), size=min(self.cfg.training.expressions_per_image, len(exprs)), replace=False)
         # Only the picked expressions' targets are resized: a scene has tens of instances, a step uses a few.
         used = sorted({int(k) for j in picks for k in exprs[int(j)][1]})
         local = {k: n for n, k in enumerate(used)}
@@ -175,14 +174,14 @@ def build_vocabulary(scenes) -> Vocabulary:
 
 
 def lr_at(step: int, cfg: GRMNetConfig, total: int, progress: float | None = None) -> float:
-    """Linear warm-up over `cfg.warmup_iters` steps, then cosine down to 5 % of `cfg.lr`. The cosine follows
+    """Linear warm-up over `cfg.training.warmup_iters` steps, then cosine down to 5 % of `cfg.training.lr`. The cosine follows
     `progress` in [0, 1] when given (a wall-clock budget), else the step count out of `total`."""
-    if step < cfg.warmup_iters:
-        return cfg.lr * (step + 1) / cfg.warmup_iters
+    if step < cfg.training.warmup_iters:
+        return cfg.training.lr * (step + 1) / cfg.training.warmup_iters
     if progress is None:
-        progress = (step - cfg.warmup_iters) / max(1, total - cfg.warmup_iters)
+        progress = (step - cfg.training.warmup_iters) / max(1, total - cfg.training.warmup_iters)
     progress = min(1.0, max(0.0, progress))
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return cfg.training.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def _save_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
@@ -246,42 +245,43 @@ def run_train(args) -> int:
         if args.init:
             model, init_cfg, vocab, _ = load_model(args.init, "cpu")
             # fine-tuning may change the input size / budget, never the architecture
-            for f in ("input_size", "max_iters", "lr", "batch_size", "expressions_per_image", "warmup_iters",
-                      "checkpoint_every", "augment"):
-                setattr(init_cfg, f, getattr(cfg, f))
+            init_cfg.input_size = cfg.input_size
+            for f in ("max_iters", "lr", "batch_size", "expressions_per_image", "warmup_iters", "checkpoint_every",
+                      "augment"):
+                setattr(init_cfg.training, f, getattr(cfg.training, f))
             cfg = init_cfg
         elif getattr(args, "init_parts", None):
             source, _, vocab, weights = load_model(args.init_parts, "cpu")
-            torch.manual_seed(cfg.seed)
+            torch.manual_seed(cfg.training.seed)
             model = GRMNet(cfg, len(vocab))
-            copy_parts(model, source.state_dict(), cfg.frozen_parts, weights)
+            copy_parts(model, source.state_dict(), cfg.training.frozen_parts, weights)
         else:
             vocab = build_vocabulary(scenes)
-            torch.manual_seed(cfg.seed)
+            torch.manual_seed(cfg.training.seed)
             model = GRMNet(cfg, len(vocab))
         start, spent = 0, 0.0
         init_from = str(args.init) if args.init else None
     if args.iters is not None:
-        cfg.max_iters = args.iters
-    total = cfg.max_iters
+        cfg.training.max_iters = args.iters
+    total = cfg.training.max_iters
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     if device.type == "cuda":   # fixed input size: let cuDNN pick its kernels once; TF32 is plenty here
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    freeze_parts(model, cfg.frozen_parts)
+    freeze_parts(model, cfg.training.frozen_parts)
     model.to(device).train()
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                            weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.training.lr,
+                            weight_decay=cfg.training.weight_decay)
     if resume and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
-    images_per_step = max(1, cfg.batch_size // cfg.expressions_per_image)
+    images_per_step = max(1, cfg.training.batch_size // cfg.training.expressions_per_image)
     workers = args.workers if args.workers is not None else (1 if device.type == "cpu" else 6)
-    loader = DataLoader(PairBatches(scenes, vocab, cfg, cfg.seed),
+    loader = DataLoader(PairBatches(scenes, vocab, cfg, cfg.training.seed),
                         batch_size=images_per_step,
                         sampler=FromStep(start, stride=world, offset=rank),
                         num_workers=workers, persistent_workers=workers > 0,
@@ -340,7 +340,7 @@ def run_train(args) -> int:
                                           **{k: round(v, 4) for k, v in ema.items()}}) + "\n")
                     log.flush()
                     t_last, seen = time.perf_counter(), 0
-                if step % cfg.checkpoint_every == 0 or step == total:
+                if step % cfg.training.checkpoint_every == 0 or step == total:
                     _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
     finally:
         # stop the loader workers now, not at interpreter exit (where spawned workers die with an abort message)

@@ -1,4 +1,5 @@
-"""Weights on disk: `<name>.safetensors` + `config.json` + `vocab.txt` side by side (never pickle).
+"""Weights on disk: `<name>.safetensors` + `config.json` + `vocab.txt` side by side (never pickle), plus
+`inference.json` (the query settings `grmnet tune` chose for them; see grmnet.config).
 
 `--weights` takes a run directory (its latest checkpoint), a directory holding model.safetensors, or a
 .safetensors file; the default is `resources/weights/`.
@@ -14,7 +15,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from grmnet.config import GRMNetConfig
+from grmnet.config import GRMNetConfig, InferenceConfig, read_config_json, split_fields
 from grmnet.errors import NoWeightsError, WeightsError
 from grmnet.modeling.grmnet import GRMNet
 from grmnet.modeling.language import Vocabulary
@@ -22,6 +23,7 @@ from grmnet.modeling.language import Vocabulary
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 VOCAB_NAME = "vocab.txt"
+INFERENCE_NAME = "inference.json"
 TRAIN_HINT = ("train a model with `grmnet synth` + `grmnet train` (see README) or pass --weights "
               "RUN_DIR|FILE.safetensors")
 
@@ -76,6 +78,25 @@ def load_model(path: str | os.PathLike | None, device: str | torch.device = "cpu
     model = GRMNet(cfg, len(vocab))
     load_state_strict(model, state, weights)
     return model.to(device).eval(), cfg, vocab, weights
+
+
+def load_inference(weights: Path) -> InferenceConfig:
+    """The query settings of these weights: inference.json beside them, else the inference fields of an old
+    flat config.json, else the defaults."""
+    for folder in (weights.parent, weights.parent.parent):
+        if (folder / INFERENCE_NAME).is_file():
+            return InferenceConfig.load(folder / INFERENCE_NAME)
+        if (folder / CONFIG_NAME).is_file():
+            _, legacy, _ = split_fields(read_config_json(folder / CONFIG_NAME))
+            return InferenceConfig.from_dict(legacy, str(folder / CONFIG_NAME))
+    return InferenceConfig()
+
+
+def save_inference(folder: Path, settings: InferenceConfig) -> Path:
+    """Write folder/inference.json atomically (the weights' architecture file is left as it is)."""
+    settings.validate()
+    _atomic(folder / INFERENCE_NAME, lambda tmp: Path(tmp).write_text(settings.to_json()))
+    return folder / INFERENCE_NAME
 
 
 def load_state_strict(model: torch.nn.Module, state: dict, source) -> None:

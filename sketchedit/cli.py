@@ -113,27 +113,25 @@ def run_apply(args) -> dict:
     from sketchedit.export import check_export_path, export_document, open_document
 
     check_export_path(args.out)  # a bad output path is reported now, not after loading torch and the model
-    from grmnet.prediction import Predictor
-    from sketchedit.document import instances_from_result
+    from grmnet.methods import load_engine
 
     doc = open_document(args.image)
-    predictor = Predictor(weights=args.weights, device=args.device,
-                          **({"threshold": args.threshold} if args.threshold is not None else {}))
-    output = predictor.predict(doc.composite(), [args.expression], threshold=args.threshold)
-    result = output["results"][0]
-    instances = instances_from_result(result, doc.width, doc.height)
-    labels, edits = apply_edits(doc, instances, args)
-    written = export_document(doc, args.out)
-    summary = {
-        "command": "apply", "image": args.image, "expression": args.expression,
-        "unknown_words": result.get("unknown_words", []), "instances_found": len(instances),
-        "instances_selected": len(labels), "labels": labels, "edits": edits,
-        "latency_ms": round(float(result.get("latency_ms", 0.0)), 1), "written": written,
-    }
+    engine = load_engine("grmnet", args.weights, device=args.device, threshold=args.threshold)
+    result = engine.predict(doc.composite(), [args.expression], threshold=args.threshold).results[0]
+    instances = result.instances
+    summary = {"command": "apply", "image": args.image, "expression": args.expression,
+               "understood": {"category": result.understood.category, "count": result.understood.count},
+               "unknown_words": list(result.unknown_words), "instances_found": len(instances),
+               "latency_ms": round(result.latency_ms, 1)}
     if doc.notice:
         summary["notice"] = doc.notice
-    if not instances:
-        summary["message"] = f"'{args.expression}' matched nothing in this sketch"
+    if not instances:   # nothing to edit: write nothing, and say so with a non-zero exit
+        summary.update(matched=False, written=None,
+                       message=f"'{args.expression}' matched nothing in this sketch; nothing was written")
+        return summary
+    labels, edits = apply_edits(doc, instances, args)
+    summary.update(matched=True, instances_selected=len(labels), labels=labels, edits=edits,
+                   written=export_document(doc, args.out))
     return summary
 
 
@@ -161,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         print("sketchedit: error: not enough memory for this sketch", file=sys.stderr)
         return 2
     print(json.dumps(summary))
+    if summary.get("matched") is False:
+        print(f"sketchedit: {summary['message']}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from grmnet.imaging import ink_mask, luma
+from grmnet.results import ReferredInstance
 
 PAPER = (255, 255, 255)
 # Palette offered for freshly selected instances' outlines (the paper's figure style).
@@ -157,18 +158,6 @@ def composite_over(canvas_rgb: np.ndarray, rgba: np.ndarray, position: tuple[int
     canvas_rgb[y0:y1, x0:x1] = np.clip(patch[..., :3] * a + dst * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
 
 
-@dataclass
-class Instance:
-    """A model result ready to become a layer: full-sketch-size masks plus its identity."""
-
-    category: str
-    index: int
-    label: str
-    ink_mask: np.ndarray
-    region_mask: np.ndarray
-    score: float = 1.0
-
-
 class SketchDocument(QObject):
     """A sketch: base ink raster + ordered instance layers (index 0 = bottom), with undo."""
 
@@ -267,7 +256,7 @@ class SketchDocument(QObject):
             self.selection_changed.emit()
 
     # -------------------------------------------------------------------- edits
-    def select_as_layers(self, instances: Sequence[Instance]) -> list[int]:
+    def select_as_layers(self, instances: Sequence[ReferredInstance]) -> list[int]:
         """Lift each instance's ink off the base into a new layer (one undo step).
 
         Instances whose ink is already lifted (nothing left on the base under their mask)
@@ -378,7 +367,7 @@ class SketchDocument(QObject):
 class SelectAsLayersCommand(QUndoCommand):
     """Lift instances' ink from the base into new layers on top of the stack."""
 
-    def __init__(self, doc: SketchDocument, instances: Sequence[Instance]):
+    def __init__(self, doc: SketchDocument, instances: Sequence[ReferredInstance]):
         super().__init__(f"Select {len(instances)} instance(s)")
         self.doc = doc
         self.new_layers: list[InstanceLayer] = []
@@ -386,8 +375,10 @@ class SelectAsLayersCommand(QUndoCommand):
         lifted = np.zeros(base.shape[:2], bool)
         base_ink = ink_of(base)
         for inst in instances:
-            ink = inst.ink_mask.astype(bool) & base_ink & ~lifted
-            region = inst.region_mask.astype(bool) | ink
+            if inst.ink.shape != base.shape[:2]:
+                continue  # computed on another sketch
+            ink = inst.ink & base_ink & ~lifted
+            region = inst.region | ink
             box = bbox_of(region)
             if box is None or not ink.any():
                 continue
@@ -575,28 +566,3 @@ class StrokeCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._put(self.before)
-
-
-def instances_from_result(result: dict, width: int, height: int) -> list[Instance]:
-    """Decode one expression's instances from a Predictor result (COCO RLE masks)."""
-    from pycocotools import mask as mask_utils  # local: only needed when a model ran
-
-    def decode(rle: dict | None) -> np.ndarray:
-        if not rle:
-            return np.zeros((height, width), bool)
-        counts = rle["counts"]
-        m = mask_utils.decode({"size": list(rle["size"]),
-                               "counts": counts.encode("ascii") if isinstance(counts, str) else counts})
-        m = m.astype(bool)
-        if m.shape != (height, width):  # a model that worked at another scale
-            m = cv2.resize(m.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-        return m
-
-    out = []
-    for inst in result.get("instances", []):
-        ink = decode(inst.get("ink_mask_rle"))
-        region = decode(inst.get("region_mask_rle")) if inst.get("region_mask_rle") else ink.copy()
-        out.append(Instance(category=str(inst.get("category", "object")), index=int(inst.get("index", 1)),
-                            label=str(inst.get("label") or f"{inst.get('category', 'object')} {inst.get('index', 1)}"),
-                            ink_mask=ink, region_mask=region, score=float(inst.get("score", 1.0))))
-    return out

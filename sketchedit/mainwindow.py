@@ -5,6 +5,7 @@ import json
 import os
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import (
@@ -32,13 +33,17 @@ from PySide6.QtWidgets import (
 from grmnet.errors import GRMNetError
 from sketchedit.atomic import ExportError
 from sketchedit.canvas import SketchCanvas
-from sketchedit.document import SketchDocument, instances_from_result
+from sketchedit.document import SketchDocument
 from sketchedit.export import FORMATS, export_document, is_openable, open_document
 from sketchedit.layers_panel import LayersPanel
 from sketchedit.ora import save_ora
 from sketchedit.preferences import Preferences, PreferencesDialog
 from sketchedit.query_bar import QueryBar, words_of
-from sketchedit.worker import ModelClient, ModelInfo, load_predictor
+from sketchedit.worker import ModelClient, load_engine
+
+if TYPE_CHECKING:   # torch-free start: these are annotations only
+    from grmnet.engine import EngineInfo
+    from grmnet.results import ReferringResult
 
 APP_NAME = "SketchEdit"
 OPEN_FILTER = "Sketches (*.ora *.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
@@ -53,7 +58,7 @@ def default_recovery_dir() -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, predictor_factory=load_predictor,
+    def __init__(self, settings: QSettings | None = None, engine_factory=load_engine,
                  recovery_dir: str | None = None, start_model: bool = True):
         super().__init__()
         self.settings = settings or QSettings()
@@ -93,7 +98,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_status)
 
         self._create_actions()
-        self.client = ModelClient(predictor_factory, self)
+        self.client = ModelClient(engine_factory, self)
         self.client.ready.connect(self._on_model_ready)
         self.client.unavailable.connect(self._on_model_unavailable)
         self.client.result.connect(self._on_query_result)
@@ -339,9 +344,10 @@ class MainWindow(QMainWindow):
         self.model_status.setText("Loading model…")
         self.client.load(self.prefs.weights or None, self.prefs.device, self.prefs.query_threshold)
 
-    def _on_model_ready(self, info: ModelInfo) -> None:
+    def _on_model_ready(self, info: "EngineInfo") -> None:
         self.query_bar.set_vocabulary(info.vocabulary)
-        self.model_status.setText(f"Model ready ({info.device}, {len(info.vocabulary)} words)")
+        words = f", {len(info.vocabulary)} words" if info.vocabulary else ""
+        self.model_status.setText(f"Model ready ({info.device}{words})")
 
     def _on_model_unavailable(self, message: str, no_weights: bool) -> None:
         self.query_bar.set_vocabulary(())
@@ -356,7 +362,7 @@ class MainWindow(QMainWindow):
     def run_query(self, expression: str) -> None:
         expression = expression.strip()
         if not expression or not words_of(expression):
-            self.show_status("Type what to select first, e.g. “the two sheep left of the car”")
+            self.show_status("Type what to select first, in words, e.g. “the two sheep left of the car”")
             return
         if self.client.info is None:
             self.show_status("The model is still loading; try again in a moment" if self.client.loading
@@ -368,35 +374,38 @@ class MainWindow(QMainWindow):
             return
         self._query_revision = self.doc.revision
         self.client.query(self.doc.composite(), expression, self.prefs.query_threshold)
-        note = f" (ignoring unknown: {', '.join(unknown)})" if unknown else ""
+        note = f" (words the model does not know: {', '.join(unknown)})" if unknown else ""
         self.show_status(f"Selecting “{expression}”…{note}", 0)
 
     def _on_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
         self.query_bar.set_busy(busy)
 
-    def _on_query_result(self, _qid: int, expression: str, result: dict) -> None:
+    def _on_query_result(self, _qid: int, expression: str, result: "ReferringResult") -> None:
         if self.doc.revision != self._query_revision:
             return  # belt and braces: the sketch changed after the worker finished
-        try:
-            instances = instances_from_result(result, self.doc.width, self.doc.height)
-        except (KeyError, TypeError, ValueError) as exc:  # a malformed result must not lose work
-            self.show_status(f"The model returned an unreadable result: {exc}")
-            return
-        latency = result.get("latency_ms", 0.0)
+        instances = result.instances
+        seen = result.understood.describe()
+        read_as = f"; read as {seen}" if seen else ""
+        timing = f"{result.latency_ms:.0f} ms{read_as}"
         if not instances:
-            self.show_status(f"“{expression}” matched nothing in this sketch ({latency:.0f} ms)")
+            self.show_status(f"“{expression}” matched nothing in this sketch ({timing})")
             return
         uids = self.doc.select_as_layers(instances)
         if not uids:
             # Their ink was lifted by an earlier query: select those layers instead.
-            found = self.doc.layers_overlapping([inst.ink_mask for inst in instances])
+            found = self.doc.layers_overlapping([inst.ink for inst in instances])
             self.doc.set_selection(found)
-            labels = ", ".join(self.doc.layer(u).label for u in found)
+            labels = ", ".join(self._labels_in_order(found))
             self.show_status(f"“{expression}” refers to existing layers{': ' + labels if labels else ''}")
             return
-        labels = ", ".join(self.doc.layer(u).label for u in uids)
-        self.show_status(f"Selected {len(uids)} instance{'s' if len(uids) != 1 else ''}: {labels} ({latency:.0f} ms)")
+        labels = ", ".join(self._labels_in_order(uids))
+        self.show_status(f"Selected {len(uids)} instance{'s' if len(uids) != 1 else ''}: {labels} ({timing})")
+
+    def _labels_in_order(self, uids) -> list[str]:
+        """Layer labels as the panel lists them: by category, then index ("cat 1, cat 2")."""
+        layers = sorted((self.doc.layer(u) for u in uids), key=lambda l: (l.category, l.index))
+        return [layer.label for layer in layers]
 
     def _on_query_failed(self, _qid: int, expression: str, message: str) -> None:
         self.show_status(message)

@@ -2,7 +2,6 @@
 words the loaded model does not know are flagged as you type."""
 from __future__ import annotations
 
-import re
 
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -15,12 +14,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from grmnet.text import tokenize
+
 HISTORY_LIMIT = 100
-_WORD = re.compile(r"[A-Za-z]+")
 
 
 def words_of(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+    """The model's own tokenizer (grmnet.text), so the bar flags exactly the words the model will not know."""
+    return tokenize(text)
 
 
 class ExpressionEdit(QLineEdit):

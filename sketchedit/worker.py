@@ -1,119 +1,119 @@
 """Runs the model off the UI thread.
 
 ``ModelClient`` lives in the UI thread and is what the window talks to; it owns a QThread
-in which a ``PredictionWorker`` loads the Predictor (torch import and weights take seconds)
+in which a ``PredictionWorker`` loads the engine (torch import and weights take seconds)
 and answers queries one at a time. Queries carry an id; the client only delivers the
 answer to the latest one, and the worker skips queued queries that are already stale, so
 typing fast or editing the sketch mid-query never shows an outdated selection.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from grmnet.errors import GRMNetError, NoWeightsError
+from grmnet.results import ReferringResult
+
+if TYPE_CHECKING:   # grmnet.engine imports torch; the app must start without it
+    from grmnet.engine import EngineInfo, ReferringEngine
 
 _ORPHANED_THREADS: list[QThread] = []
-# (weights, device, threshold) -> an object with the grmnet.prediction.Predictor interface.
-PredictorFactory = Callable[[Any, str, "float | None"], Any]
+# (weights, device, threshold) -> a referring engine (grmnet.engine.ReferringEngine).
+EngineFactory = Callable[[Any, str, "float | None"], "ReferringEngine"]
 
 
-def load_predictor(weights, device: str, threshold: float | None):
+def load_engine(weights, device: str, threshold: float | None) -> "ReferringEngine":
     """The real model (imported here so that importing the app does not import torch)."""
-    from grmnet.prediction import Predictor
+    from grmnet.methods import load_engine as load
 
-    if device == "auto":
-        import torch
+    return load("grmnet", weights, device=device, threshold=threshold)
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return Predictor(weights=weights, device=device, threshold=threshold)
+
+# Requests cross the thread boundary as one object each: PySide6 over-releases a bare None sent through a
+# queued signal (the interpreter aborts with "deallocating None"), but None inside an object is safe.
+@dataclass(frozen=True)
+class LoadRequest:
+    weights: str | None              # None: the shipped model
+    device: str
+    threshold: float | None          # None: the model's own tuned threshold
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    vocabulary: frozenset
-    device: str
-    weights: str
+class QueryRequest:
+    query_id: int
+    image: np.ndarray
+    expression: str
+    threshold: float | None
 
 
 class PredictionWorker(QObject):
     """Lives in the worker thread; every slot runs there."""
 
-    model_ready = Signal(object)  # ModelInfo
+    model_ready = Signal(object)  # EngineInfo
     model_failed = Signal(str, bool)  # message, True when simply no weights are installed
-    result_ready = Signal(int, object)  # query id, Predictor result dict
+    result_ready = Signal(int, object)  # query id, ReferringResult
     query_failed = Signal(int, str)  # query id, message
 
-    def __init__(self, factory: PredictorFactory, client: "ModelClient"):
+    def __init__(self, factory: EngineFactory, client: "ModelClient"):
         super().__init__()
         self._factory = factory
         self._client = client
-        self._predictor = None
+        self._engine: "ReferringEngine | None" = None
 
-    @Slot(str, str, float)
-    def load(self, weights: str, device: str, threshold: float) -> None:
-        weights = weights or None  # "" = the shipped model (see ModelClient: None never crosses threads)
-        threshold = None if threshold < 0 else threshold  # -1 = the model's own threshold
-        self._predictor = None
+    @Slot(object)
+    def load(self, request: LoadRequest) -> None:
+        self._engine = None
         try:
-            predictor = self._factory(weights, device, threshold)
+            engine = self._factory(request.weights, request.device, request.threshold)
         except NoWeightsError as exc:
             self.model_failed.emit(str(exc), True)
             return
         except Exception as exc:  # noqa: BLE001 - any load failure must reach the user, not kill the thread
             self.model_failed.emit(f"Could not load the model: {exc}", False)
             return
-        self._predictor = predictor
-        vocab = frozenset(getattr(predictor, "vocabulary", frozenset()))
-        self.model_ready.emit(ModelInfo(vocab, str(getattr(predictor, "device", device)), str(weights or "shipped")))
+        self._engine = engine
+        self.model_ready.emit(engine.describe())
 
-    @Slot(int, object, str, float)
-    def run(self, query_id: int, image: np.ndarray, expression: str, threshold: float) -> None:
-        threshold = None if threshold < 0 else threshold  # -1 = the model's own threshold
-        if query_id != self._client.latest_query_id:
+    @Slot(object)
+    def run(self, request: QueryRequest) -> None:
+        if request.query_id != self._client.latest_query_id:
             return  # superseded while it waited in the queue
-        if self._predictor is None:
-            self.query_failed.emit(query_id, "The model is not loaded")
+        if self._engine is None:
+            self.query_failed.emit(request.query_id, "The model is not loaded")
             return
-        start = time.perf_counter()
         try:
-            output = self._predictor.predict(image, [expression], threshold=threshold)
-            result = dict(output["results"][0])
-            result.setdefault("latency_ms", (time.perf_counter() - start) * 1000.0)
-            result["width"] = output.get("width", image.shape[1])
-            result["height"] = output.get("height", image.shape[0])
+            output = self._engine.predict(request.image, [request.expression], threshold=request.threshold)
+            result = output.results[0]
         except GRMNetError as exc:
-            self.query_failed.emit(query_id, str(exc))
+            self.query_failed.emit(request.query_id, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a model bug must not take the editor down
-            self.query_failed.emit(query_id, f"The model failed on this query: {exc.__class__.__name__}: {exc}")
+            self.query_failed.emit(request.query_id,
+                                   f"The model failed on this query: {exc.__class__.__name__}: {exc}")
             return
-        self.result_ready.emit(query_id, result)
+        self.result_ready.emit(request.query_id, result)
 
 
 class ModelClient(QObject):
     """UI-thread facade of the worker: start, query, cancel, shut down."""
 
-    ready = Signal(object)  # ModelInfo
+    ready = Signal(object)  # EngineInfo
     unavailable = Signal(str, bool)  # message, no_weights
-    result = Signal(int, str, object)  # query id, expression, result dict (latest query only)
+    result = Signal(int, str, object)  # query id, expression, ReferringResult (latest query only)
     failed = Signal(int, str, str)  # query id, expression, message (latest query only)
     busy_changed = Signal(bool)
 
     # Private signals: emitting them from this thread queues the call into the worker thread.
-    # None is never sent through a queued signal: PySide6 then over-releases it and the interpreter aborts
-    # ("deallocating None"); the shipped model travels as "" and the model's own threshold as -1.
-    _load_requested = Signal(str, str, float)
-    _run_requested = Signal(int, object, str, float)
+    _load_requested = Signal(object)   # LoadRequest
+    _run_requested = Signal(object)    # QueryRequest
 
-    def __init__(self, factory: PredictorFactory = load_predictor, parent: QObject | None = None):
+    def __init__(self, factory: EngineFactory = load_engine, parent: QObject | None = None):
         super().__init__(parent)
         self.latest_query_id = 0  # read by the worker thread; ints are swapped atomically under the GIL
-        self.info: ModelInfo | None = None
+        self.info: "EngineInfo | None" = None
         self.loading = False
         self._expressions: dict[int, str] = {}
         self._thread = QThread(self)
@@ -138,16 +138,16 @@ class ModelClient(QObject):
         self.info = None
         self.loading = True
         self.cancel()
-        self._load_requested.emit(str(weights) if weights else "", device,
-                                  -1.0 if threshold is None else float(threshold))
+        self._load_requested.emit(LoadRequest(str(weights) if weights else None, device,
+                                              None if threshold is None else float(threshold)))
 
     def query(self, image: np.ndarray, expression: str, threshold: float | None = None) -> int:
         """Queue a query on a snapshot of ``image``; returns its id."""
         self.latest_query_id += 1
         qid = self.latest_query_id
         self._expressions = {qid: expression}  # older pending queries are now stale
-        self._run_requested.emit(qid, np.array(image, copy=True), expression,
-                                 -1.0 if threshold is None else float(threshold))
+        self._run_requested.emit(QueryRequest(qid, np.array(image, copy=True), expression,
+                                              None if threshold is None else float(threshold)))
         self.busy_changed.emit(True)
         return qid
 
@@ -168,7 +168,7 @@ class ModelClient(QObject):
             _ORPHANED_THREADS.append(self._thread)
 
     # ------------------------------------------------------------------ slots
-    def _on_ready(self, info: ModelInfo) -> None:
+    def _on_ready(self, info: "EngineInfo") -> None:
         self.loading = False
         self.info = info
         self.ready.emit(info)
@@ -178,7 +178,7 @@ class ModelClient(QObject):
         self.info = None
         self.unavailable.emit(message, no_weights)
 
-    def _on_result(self, qid: int, result: dict) -> None:
+    def _on_result(self, qid: int, result: ReferringResult) -> None:
         expression = self._expressions.pop(qid, None)
         if expression is None or qid != self.latest_query_id:
             return  # stale: the user typed another query or edited the sketch

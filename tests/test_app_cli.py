@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import grmnet.prediction
+import grmnet.methods
 from sketchedit import cli
 from sketchedit.export import open_document
-from sketchedit.testing import FakePredictor, make_test_sketch
+from fakes import FakeEngine, make_test_sketch
 
 
 @pytest.fixture
 def sketch(tmp_path, monkeypatch):
-    monkeypatch.setattr(grmnet.prediction, "Predictor", FakePredictor)
+    monkeypatch.setattr(grmnet.methods, "load_engine", lambda *a, **k: FakeEngine())
     path = tmp_path / "scene.png"
     Image.fromarray(make_test_sketch()).save(path)
     return path
@@ -70,3 +70,11 @@ def test_nothing_matched_and_bad_arguments(tmp_path, sketch, capsys):
 def test_parsers():
     assert cli.parse_color("red") == (255, 0, 0) and cli.parse_color("1,2,3") == (1, 2, 3)
     assert cli.parse_pair("-4,7") == (-4, 7) and cli.parse_pick("1,3") == [1, 3]
+
+
+def test_apply_that_matches_nothing_writes_nothing_and_fails(sketch, tmp_path, capsys):
+    from sketchedit.cli import main
+    out = tmp_path / "nothing.png"
+    assert main(["apply", str(sketch), "-e", "the leftmost one", "--out", str(out)]) == 1
+    assert not out.exists()
+    assert "matched nothing" in capsys.readouterr().err

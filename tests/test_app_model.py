@@ -13,14 +13,14 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from sketchedit.mainwindow import MainWindow
-from sketchedit.testing import make_test_sketch
+from fakes import make_test_sketch
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    from grmnet.testing import make_tiny_weights
+    from fakes import make_tiny_weights
 
     return str(make_tiny_weights(tmp_path_factory.mktemp("tiny")))
 
@@ -60,7 +60,7 @@ def test_real_tiny_model_runs_in_the_worker_thread(qtbot, tmp_path, monkeypatch,
         window.doc.undo_stack.undo()  # back to the exact sketch the cache saw
     window.run_query("the sun")
     qtbot.waitUntil(lambda: not window.client.busy, timeout=60000)
-    predictor = window.client._worker._predictor
+    predictor = window.client._worker._engine
     assert predictor.backbone_runs == 1, "the second query reused the sketch's features"
 
     # Unknown words are flagged from the real vocabulary before running.
@@ -77,7 +77,7 @@ def run_cli(*args, cwd=None):
 
 def test_cli_apply_and_export_without_a_display(tmp_path, tiny_weights, sketch_file):
     out = tmp_path / "out.ora"
-    proc = run_cli("apply", str(sketch_file), "-e", "the two sheep", "--weights", tiny_weights,
+    proc = run_cli("apply", str(sketch_file), "-e", "the two sheep", "--weights", tiny_weights, "--threshold", "0",
                    "--recolor", "red", "--move=5,-3", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])

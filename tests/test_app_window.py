@@ -19,7 +19,7 @@ from grmnet.errors import NoWeightsError
 from sketchedit import atomic
 from sketchedit.app import first_example
 from sketchedit.mainwindow import NO_WEIGHTS_STATUS, MainWindow
-from sketchedit.testing import FakePredictor, make_test_sketch
+from fakes import FakeEngine, make_test_sketch
 
 SVG = "{http://www.w3.org/2000/svg}"
 INK = "{http://www.inkscape.org/namespaces/inkscape}"
@@ -44,9 +44,9 @@ def dialogs(monkeypatch):
 
 
 def make_window(qtbot, tmp_path, predictor=None, factory=None):
-    predictor = predictor or FakePredictor()
+    predictor = predictor or FakeEngine()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, predictor_factory=factory or (lambda *a: predictor),
+    window = MainWindow(settings=settings, engine_factory=factory or (lambda *a: predictor),
                         recovery_dir=str(tmp_path / "recovery"))
     qtbot.addWidget(window)
     window.show()
@@ -63,7 +63,7 @@ def sketch_path(tmp_path):
 
 @pytest.fixture
 def fake():
-    return FakePredictor()
+    return FakeEngine()
 
 
 @pytest.fixture
@@ -363,7 +363,7 @@ def test_ctrl_l_focuses_the_query_bar(qtbot, window):
 
 
 def test_ui_stays_responsive_while_the_model_runs(qtbot, tmp_path, dialogs, sketch_path):
-    slow = FakePredictor(delay_s=1.5)
+    slow = FakeEngine(delay_s=1.5)
     window = make_window(qtbot, tmp_path, slow)
     window.open_path(str(sketch_path))
     ticks = []
@@ -378,7 +378,7 @@ def test_ui_stays_responsive_while_the_model_runs(qtbot, tmp_path, dialogs, sket
 
 
 def test_stale_results_are_dropped(qtbot, tmp_path, dialogs, sketch_path):
-    slow = FakePredictor(delay_s=0.4)
+    slow = FakeEngine(delay_s=0.4)
     window = make_window(qtbot, tmp_path, slow)
     window.open_path(str(sketch_path))
     # New queries replace the one running: only the latest lands.
@@ -461,7 +461,7 @@ def test_start_up_opens_the_given_file_or_an_example(qtbot, tmp_path, dialogs, s
     from sketchedit import app
 
     kwargs = dict(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                  predictor_factory=lambda *a: FakePredictor(), recovery_dir=str(tmp_path / "rec"))
+                  engine_factory=lambda *a: FakeEngine(), recovery_dir=str(tmp_path / "rec"))
     window = app.create_window(str(sketch_path), **kwargs)
     qtbot.addWidget(window)
     assert window.doc.path == str(sketch_path)

@@ -13,12 +13,8 @@ from grmnet.baselines.binary import category_of_expression, coordinate_maps, ref
 from grmnet.baselines.two_stage import select_instances
 from grmnet.data.categories import CATEGORIES
 from grmnet.errors import ExpressionError, NoWeightsError, WeightsError
-from grmnet.masks import decode_rle
-from grmnet.prediction import Predictor
-from grmnet.testing import make_tiny_weights
+from fakes import make_tiny_weights
 
-RESULT_KEYS = {"expression", "unknown_words", "latency_ms", "instances"}
-INSTANCE_KEYS = {"label", "category", "index", "score", "bbox", "ink_mask_rle", "region_mask_rle"}
 H, W = 120, 160
 
 
@@ -92,19 +88,20 @@ def test_two_stage_returns_exactly_the_selected_stage1_instances(weights, monkey
     prob[:, :105] = 0.9          # covers instances 0 and 1 fully, not instance 2
     prob[:, 105:140] = 0.7       # and 75 % of instance 2, which however scores below the threshold
     monkeypatch.setattr(engine, "referred_probability", lambda s, e: prob)
-    result = engine.predict_sketch(sketch, "the two sheep")
-    assert set(result) == RESULT_KEYS
-    assert [i["label"] for i in result["instances"]] == ["sheep 1", "sheep 2"]
-    assert [i["score"] for i in result["instances"]] == [0.9, 0.8]
-    for inst, region in zip(result["instances"], regions):
-        assert set(inst) == INSTANCE_KEYS
-        assert np.array_equal(decode_rle(inst["region_mask_rle"]), region)
-        assert np.array_equal(decode_rle(inst["ink_mask_rle"]), region & ink)
+    result = engine.refer(sketch, "the two sheep")
+    assert [i.label for i in result.instances] == ["sheep 1", "sheep 2"]
+    assert [i.score for i in result.instances] == [0.9, 0.8]
+    for inst, region in zip(result.instances, regions):
+        assert np.array_equal(inst.region, region)
+        assert np.array_equal(inst.ink, region & ink)
     # threshold 0: the low-scoring third instance is selected too (evaluation ranks by score)
-    assert len(engine.predict_sketch(sketch, "the two sheep", threshold=0.0)["instances"]) == 3
+    assert len(engine.refer(sketch, "the two sheep", threshold=0.0).instances) == 3
+    # candidates: all three scored, the two above the threshold flagged as returned
+    ranked = engine.refer(sketch, "the two sheep", with_candidates=True)
+    assert [c.score for c in ranked.candidates] == [0.9, 0.8, 0.2] and ranked.returned_flags() == [True, True, False]
     # the binary mask decides: nothing referred -> nothing returned
     monkeypatch.setattr(engine, "referred_probability", lambda s, e: np.zeros((H, W), np.float32))
-    assert engine.predict_sketch(sketch, "the two sheep")["instances"] == []
+    assert engine.refer(sketch, "the two sheep").instances == []
 
 
 # ---- binary baseline -------------------------------------------------------------------------------------
@@ -116,23 +113,20 @@ def test_binary_returns_one_merged_instance_on_ink(weights, monkeypatch):
     prob = np.zeros((H, W), np.float32)
     prob[30:90, 0:105] = 0.8           # the left and middle squares, merged
     monkeypatch.setattr(engine, "referred_probability", lambda s, e: prob)
-    result = engine.predict_sketch(sketch, "the two sheep on the left")
-    assert set(result) == RESULT_KEYS
-    (inst,) = result["instances"]
-    assert set(inst) == INSTANCE_KEYS
-    assert inst["category"] == "sheep" and inst["label"] == "sheep 1" and inst["index"] == 1
-    assert inst["score"] == pytest.approx(0.8)
-    ink = decode_rle(inst["ink_mask_rle"])
-    assert np.array_equal(ink, (prob >= 0.5) & (grey < 128))
-    assert np.array_equal(decode_rle(inst["region_mask_rle"]), prob >= 0.5)
-    assert inst["bbox"] == [10.0, 40.0, 90.0, 40.0]
+    result = engine.refer(sketch, "the two sheep on the left")
+    (inst,) = result.instances
+    assert inst.category == "sheep" and inst.label == "sheep 1" and inst.index == 1
+    assert inst.score == pytest.approx(0.8)
+    assert np.array_equal(inst.ink, (prob >= 0.5) & (grey < 128))
+    assert np.array_equal(inst.region, prob >= 0.5)
+    assert inst.xywh == (10.0, 40.0, 90.0, 40.0)
     # empty binary mask, or a mask over blank paper only -> no instance
     monkeypatch.setattr(engine, "referred_probability", lambda s, e: np.zeros((H, W), np.float32))
-    assert engine.predict_sketch(sketch, "the sheep")["instances"] == []
+    assert engine.refer(sketch, "the sheep").instances == []
     blank = np.zeros((H, W), np.float32)
     blank[0:20, :] = 0.9
     monkeypatch.setattr(engine, "referred_probability", lambda s, e: blank)
-    assert engine.predict_sketch(sketch, "the sheep")["instances"] == []
+    assert engine.refer(sketch, "the sheep").instances == []
 
 
 def test_binary_category_is_the_head_noun():
@@ -142,32 +136,17 @@ def test_binary_category_is_the_head_noun():
     assert category_of_expression("the leftmost one") == "others"
 
 
-# ---- both engines: the Predictor's API and JSON --------------------------------------------------------------
+# ---- both engines: the shared interface is tested in test_engine_conformance.py ----------------------------
 
 @pytest.mark.parametrize("method", ["two-stage", "binary"])
-def test_engine_api_and_output_format_match_grmnet(method, weights, tmp_path):
+def test_baseline_results_name_categories(method, weights):
     engine = load_baseline(method, weights[method], device="cpu", threshold=0.0)
-    reference = Predictor(make_tiny_weights(tmp_path / "grm"), device="cpu").predict(_sketch_image(), ["the tree"])
     result = engine.predict(_sketch_image(), ["the tree", "the two sheep"], image_name="s.png")
-    assert set(result) == set(reference) == {"image", "width", "height", "results"}
-    assert (result["image"], result["width"], result["height"]) == ("s.png", W, H)
-    assert [r["expression"] for r in result["results"]] == ["the tree", "the two sheep"]
-    for r in result["results"]:
-        assert set(r) == set(reference["results"][0]) == RESULT_KEYS
-        for inst in r["instances"]:
-            assert set(inst) == INSTANCE_KEYS and inst["category"] in CATEGORIES + ("others",)
+    for r in result.results:
+        for inst in r.instances:
+            assert inst.category in CATEGORIES + ("others",)
         if method == "binary":
-            assert len(r["instances"]) <= 1
-    json.dumps(result)
-    assert engine.backbone_runs == 1
-    engine.predict(_sketch_image(), "the sun")                  # same sketch: cached language-free features
-    assert engine.backbone_runs == 1
-    assert engine.weights_path.name == "model.safetensors"
-    assert "sheep" in engine.vocabulary and engine.unknown_words("the zebra") == ["zebra"]
-    assert engine.check_expression("the sheep and zebra") == ["and", "zebra"]
-    for bad in ("", "zebra giraffe"):
-        with pytest.raises(ExpressionError):
-            engine.predict(_sketch_image(), bad)
+            assert len(r.instances) <= 1
     assert engine.threshold == 0.0
     assert load_baseline(method, weights[method]).threshold == 0.5     # the config's score_threshold
 
@@ -240,7 +219,7 @@ def test_train_baseline_stagewise_resume_and_matcher_import(tiny_data, tmp_path)
     from grmnet.cli import main
     from grmnet.config import tiny_config
     cfg = tiny_config()
-    cfg.input_size, cfg.warmup_iters, cfg.checkpoint_every, cfg.augment = 128, 1, 1, False
+    cfg.input_size, cfg.training.warmup_iters, cfg.training.checkpoint_every, cfg.training.augment = 128, 1, 1, False
     cfg.save(tmp_path / "c.json")
     common = ["--data", str(tiny_data), "--config", str(tmp_path / "c.json"), "--device", "cpu", "--workers", "0"]
     assert main(["train-baseline", "--method", "binary", "--out", str(tmp_path / "bin"), "--iters", "1", *common]) == 0
@@ -268,12 +247,14 @@ def test_evaluate_runs_with_a_baseline(tiny_data, weights):
     metrics, predictions = evaluate(engine, SketchySceneDataset(tiny_data, "train"), engine.threshold, limit=4,
                                     keep_predictions=True, progress=False)
     assert metrics["pairs"] == 4 and "AP" in metrics
-    assert predictions and set(predictions[0]) == {"image", "width", "height", "results"}
+    assert predictions and set(predictions[0]) == {"image", "key", "width", "height", "results"}
+    assert all("returned" in c for r in predictions[0]["results"] for c in r["candidates"])
 
 
 def test_evaluate_scores_more_selection_rules_on_the_same_predictions(tiny_data, weights):
     from grmnet.data.sketchyscene import SketchySceneDataset
-    from grmnet.evaluation import SelectionRule, evaluate
+    from grmnet.evaluation import evaluate
+    from grmnet.selection import SelectionRule
     engine = load_baseline("binary", weights["binary"], device="cpu")
     rules = [SelectionRule(engine.threshold), SelectionRule(1.01), SelectionRule(1.01, 0.0, True)]
     metrics, _ = evaluate(engine, SketchySceneDataset(tiny_data, "train"), engine.threshold, limit=6,
@@ -349,7 +330,7 @@ def test_shared_frozen_parts_for_every_method(tiny_data, tmp_path):
     so that the methods differ only in what they train on top."""
     from grmnet.cli import main
     from grmnet.config import tiny_config
-    from grmnet.testing import make_tiny_weights
+    from fakes import make_tiny_weights
     from grmnet.weights import load_model
 
     source = load_model(make_tiny_weights(tmp_path / "src"), "cpu")[0].state_dict()
@@ -358,8 +339,8 @@ def test_shared_frozen_parts_for_every_method(tiny_data, tmp_path):
 
     def config(name, parts):
         cfg = tiny_config()
-        cfg.input_size, cfg.warmup_iters, cfg.checkpoint_every, cfg.augment = 128, 1, 1, False
-        cfg.num_references, cfg.frozen_parts = 5, parts
+        cfg.input_size, cfg.training.warmup_iters, cfg.training.checkpoint_every, cfg.training.augment = 128, 1, 1, False
+        cfg.num_references, cfg.training.frozen_parts = 5, parts
         cfg.save(tmp_path / name)
         return ["--config", str(tmp_path / name)]
 

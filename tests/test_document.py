@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from sketchedit.document import Instance, SketchDocument, instances_from_result
-from sketchedit.testing import FakePredictor, make_test_sketch, rle_of
+from sketchedit.document import SketchDocument
+from fakes import FakeEngine, Instance, make_test_sketch
 
 
 def two_blob_doc():
@@ -107,7 +107,7 @@ def test_already_lifted_ink_is_not_selected_twice_and_labels_stay_unique():
     doc.select_as_layers(instances[:1])
     assert doc.select_as_layers(instances[:1]) == []
     # A second query naming a different instance "sheep 1" gets the next free index.
-    renamed = Instance("sheep", 1, "sheep 1", instances[1].ink_mask, instances[1].region_mask)
+    renamed = Instance("sheep", 1, "sheep 1", instances[1].ink, instances[1].region)
     new = doc.select_as_layers([renamed])
     assert doc.layer(new[0]).label == "sheep 2"
 
@@ -125,18 +125,16 @@ def test_pen_and_eraser_strokes_are_undoable():
     assert doc.is_dirty is False
 
 
-def test_instances_from_predictor_result():
+def test_engine_instances_become_layers():
     sketch = make_test_sketch()
-    out = FakePredictor().predict(sketch, ["the two sheep"])
-    instances = instances_from_result(out["results"][0], sketch.shape[1], sketch.shape[0])
+    instances = FakeEngine().predict(sketch, ["the two sheep"]).results[0].instances
     assert [i.label for i in instances] == ["sheep 1", "sheep 2"]
-    assert instances[0].ink_mask.shape == sketch.shape[:2] and instances[0].ink_mask.any()
-    # A model working at another scale still lines up with the sketch.
-    mask = np.zeros((10, 20), bool)
-    mask[2:5, 2:5] = True
-    res = {"instances": [{"category": "car", "index": 1, "label": "car 1", "ink_mask_rle": rle_of(mask)}]}
-    inst = instances_from_result(res, 40, 20)[0]
-    assert inst.ink_mask.shape == (20, 40) and inst.region_mask.any()
+    assert instances[0].ink.shape == sketch.shape[:2] and instances[0].ink.any()
+    doc = SketchDocument(sketch)
+    uids = doc.select_as_layers(instances)
+    assert [doc.layer(u).label for u in uids] == ["sheep 1", "sheep 2"]
+    # instances computed on another sketch (other size) are not lifted
+    assert SketchDocument(make_test_sketch(100, 50)).select_as_layers(instances) == []
 
 
 def test_base_must_be_rgb_uint8():

@@ -12,7 +12,8 @@ from PIL import Image
 from grmnet.errors import ImageError
 from sketchedit import atomic
 from sketchedit.atomic import ExportError
-from sketchedit.document import Instance, SketchDocument
+from sketchedit.document import SketchDocument
+from fakes import Instance
 from sketchedit.export import export_document, kind_of_path, open_document, trace_mask
 from sketchedit.images import load_sketch
 from sketchedit.ora import load_ora

@@ -10,8 +10,10 @@ from grmnet.config import GRMNetConfig, tiny_config
 from grmnet.errors import ExpressionError, ImageError, NoWeightsError, WeightsError
 from grmnet.masks import decode_rle, encode_rle
 from grmnet.modeling.grmnet import GRMNet
-from grmnet.prediction import Predictor, label_instances
-from grmnet.testing import make_tiny_weights
+from grmnet.data.categories import singular
+from grmnet.prediction import Predictor
+from grmnet.results import ReferredInstance, label_instances
+from fakes import make_tiny_weights
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +95,8 @@ def test_predictor_caches_backbone_features(tiny_weights):
     img[0, 0] = 0
     p.predict(img, ["the sun"])
     assert p.backbone_runs == 2
-    assert r["width"] == 160 and r["height"] == 120 and len(r["results"]) == 2
-    assert r["results"][0]["expression"] == "the two sheep"
+    assert r.width == 160 and r.height == 120 and len(r.results) == 2
+    assert r.results[0].expression == "the two sheep"
 
 
 def test_predictor_normalises_image_modes(tiny_weights, tmp_path):
@@ -106,7 +108,7 @@ def test_predictor_normalises_image_modes(tiny_weights, tmp_path):
         path = tmp_path / f"x_{mode.replace(';', '')}.png"
         im.save(path)
         r = p.predict(path, ["the tree"])
-        assert (r["width"], r["height"]) == (80, 64)
+        assert (r.width, r.height) == (80, 64)
 
 
 def test_bad_expressions_and_images(tiny_weights, tmp_path):
@@ -116,10 +118,12 @@ def test_bad_expressions_and_images(tiny_weights, tmp_path):
         p.predict(img, ["   "])
     with pytest.raises(ExpressionError, match="known"):
         p.predict(img, ["zebra giraffe"])
-    assert p.predict(img, ["the zebra tree"])["results"][0]["unknown_words"] == ["zebra"]
+    assert p.predict(img, ["the zebra tree"]).results[0].unknown_words == ("zebra",)
+    with pytest.raises(ExpressionError, match="no words"):
+        p.predict(img, ["🐱🐶"])
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
-    with pytest.raises(ImageError, match="not a readable image"):
+    with pytest.raises(ImageError, match="not (a readable image|an image)"):
         p.predict(bad, ["the tree"])
     with pytest.raises(ImageError, match="empty"):
         p.predict(np.zeros((0, 10), np.uint8), ["the tree"])
@@ -160,12 +164,12 @@ def test_config_round_trip_and_unknown_fields(tmp_path):
 
 
 def test_instances_indexed_per_category_left_to_right():
-    inst = [{"category": "sheep", "bbox": [300, 0, 5, 5], "score": 0.9},
-            {"category": "sheep", "bbox": [100, 0, 5, 5], "score": 0.8},
-            {"category": "people", "bbox": [500, 0, 5, 5], "score": 0.7}]
-    label_instances(inst)
-    assert {i["label"] for i in inst} == {"sheep 1", "sheep 2", "person 1"}
-    assert next(i for i in inst if i["bbox"][0] == 100)["label"] == "sheep 1"
+    empty = np.zeros((4, 4), bool)
+    inst = [ReferredInstance(c, s, (x, 0, x + 5, 5), empty, empty)
+            for c, x, s in (("sheep", 300, 0.9), ("sheep", 100, 0.8), ("people", 500, 0.7))]
+    labelled = label_instances(inst, singular)
+    assert [i.label for i in labelled] == ["sheep 2", "sheep 1", "person 1"]     # same order as given
+    assert [i.score for i in labelled] == [0.9, 0.8, 0.7]
 
 
 def test_ink_of_region_takes_outline_strokes_on_the_border():

@@ -1,4 +1,6 @@
 """The returned set: score threshold plus the target count the expression states (pure rules)."""
+import dataclasses
+
 from grmnet.selection import NO_COUNT, TargetCount, choose_instances, stated_count
 
 
@@ -53,14 +55,13 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
     import numpy as np
     import torch
 
-    from grmnet.config import GRMNetConfig
+    from grmnet.config import InferenceConfig
     from grmnet.prediction import Predictor
-    from grmnet.testing import make_tiny_weights
+    from grmnet.weights import save_inference
+    from fakes import make_tiny_weights
 
     make_tiny_weights(tmp_path)
-    cfg = GRMNetConfig.load(tmp_path / "config.json")
-    cfg.count_floor, cfg.score_threshold = 0.3, 0.8
-    cfg.save(tmp_path / "config.json")
+    save_inference(tmp_path, InferenceConfig(score_threshold=0.8, count_floor=0.3))
     p = Predictor(tmp_path)
     image = np.full((256, 256), 255, np.uint8)
     for x in (20, 80, 140, 200):          # four inked squares, one per scored box
@@ -74,13 +75,15 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
     monkeypatch.setattr(p.model, "refer", lambda *a, **k: [fake])
 
     def xs(result):
-        return sorted(round(i["bbox"][0]) for i in result["instances"])
+        return sorted(round(i.box[0]) for i in result.instances)
 
-    assert xs(p.predict_sketch(sketch, "the two cats")) == [20, 80]             # 0.9, then 0.5 from below
-    assert xs(p.predict_sketch(sketch, "the three cats")) == [20, 80, 200]      # 0.35 >= floor, 0.2 is not
-    assert xs(p.predict_sketch(sketch, "the cat")) == [80]                      # no count: the threshold
-    assert xs(p.predict_sketch(sketch, "the two cats", threshold=0.0, apply_count=False)) == [20, 80, 140, 200]
-    assert xs(p.predict_sketch(sketch, "the cats")) == [80]                     # head noun rule off
-    p.cfg.count_nouns = True
-    assert xs(p.predict_sketch(sketch, "the cats")) == [20, 80]                 # plural: two or more
-    assert xs(p.predict_sketch(sketch, "the cat", threshold=0.4)) == [80]       # singular: the best one
+    assert xs(p.refer(sketch, "the two cats")) == [20, 80]             # 0.9, then 0.5 from below
+    assert xs(p.refer(sketch, "the three cats")) == [20, 80, 200]      # 0.35 >= floor, 0.2 is not
+    assert xs(p.refer(sketch, "the cat")) == [80]                      # no count: the threshold
+    ranked = p.refer(sketch, "the two cats", with_candidates=True)
+    assert sorted(round(c.box[0]) for c in ranked.candidates) == [20, 80, 140, 200]
+    assert [round(c.box[0]) for c, r in zip(ranked.candidates, ranked.returned_flags()) if r] == [80, 20]
+    assert xs(p.refer(sketch, "the cats")) == [80]                     # head noun rule off
+    p.inference = dataclasses.replace(p.inference, count_nouns=True)
+    assert xs(p.refer(sketch, "the cats")) == [20, 80]                 # plural: two or more
+    assert xs(p.refer(sketch, "the cat", threshold=0.4)) == [80]       # singular: the best one

@@ -26,7 +26,7 @@ def tiny_data(tmp_path_factory):
 
 def _config(path: Path, **overrides) -> Path:
     cfg = tiny_config()
-    cfg.warmup_iters, cfg.checkpoint_every, cfg.augment = 5, 2, False
+    cfg.training.warmup_iters, cfg.training.checkpoint_every, cfg.training.augment = 5, 2, False
     for k, v in overrides.items():
         setattr(cfg, k, v)
     cfg.save(path)
@@ -80,7 +80,7 @@ def test_schedule_follows_wall_clock_progress():
     from grmnet.training import lr_at
 
     cfg = tiny_config()
-    cfg.lr, cfg.warmup_iters = 1.0, 10
+    cfg.training.lr, cfg.training.warmup_iters = 1.0, 10
     assert lr_at(4, cfg, 100) == 0.5                              # warm-up by steps either way
     assert lr_at(50, cfg, 100, progress=0.0) == 1.0
     assert abs(lr_at(50, cfg, 100, progress=0.5) - 0.525) < 1e-9  # half-way down the cosine
@@ -115,7 +115,7 @@ def test_overfits_a_few_scenes(tiny_data, tmp_path):
 
 def test_shipping_a_continued_run_keeps_the_earlier_stage(tiny_data, tmp_path):
     """A run started with --init from shipped weights is shipped back as a new stage of their training log."""
-    from grmnet.testing import make_tiny_weights
+    from fakes import make_tiny_weights
 
     shipped = tmp_path / "shipped"
     make_tiny_weights(shipped)

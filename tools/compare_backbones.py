@@ -13,7 +13,7 @@ import torch
 
 from grmnet.config import GRMNetConfig
 from grmnet.modeling.grmnet import GRMNet
-from grmnet.testing import tiny_vocabulary
+from grmnet.modeling.language import Vocabulary, grammar_vocabulary_words
 
 CANDIDATES = [("mobilenet_v3_large", 320), ("mobilenet_v3_large", 384), ("mobilenet_v3_large", 512),
               ("mobilenet_v3_small", 384), ("resnet18", 384), ("resnet18", 512)]
@@ -21,7 +21,7 @@ CANDIDATES = [("mobilenet_v3_large", 320), ("mobilenet_v3_large", 384), ("mobile
 
 def measure(backbone: str, size: int, repeats: int = 5) -> dict:
     cfg = GRMNetConfig(backbone=backbone, input_size=size)
-    vocab = tiny_vocabulary()
+    vocab = Vocabulary(grammar_vocabulary_words())
     model = GRMNet(cfg, len(vocab)).eval()
     params = sum(p.numel() for p in model.parameters())
     image = torch.zeros(1, 3, size, size)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs/results
 REAL=../shared/data/sketchyscene_samples
-[ "${TUNED:-0}" = 1 ] || python tools/tune_inference.py resources/weights --data data/synth
+[ "${TUNED:-0}" = 1 ] || grmnet tune resources/weights --data data/synth --report docs/results/tuning.json
 grmnet evaluate --data data/synth --split test --limit 1500 --json docs/results/synthetic_test.json > /dev/null
 if [ -d "$REAL" ]; then
   grmnet evaluate --data "$REAL" --split test --json docs/results/real_samples.json > /dev/null

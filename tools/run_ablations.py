@@ -27,20 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grmnet.ablations import FULL, VARIANTS, variant_config  # noqa: E402
 from grmnet.config import GRMNetConfig  # noqa: E402
 
-# name -> (GRMNetConfig overrides, description). The paper's Table 2: distance vs consistency, absolute position
-# on/off, K in {0, 5, 10, 20}, 3-d vs 5-d; every other field is the full model's.
-FULL = "grm-consistency-k10-5d"
-VARIANTS: dict[str, tuple[dict, str]] = {
-    "grm-k0": ({"num_references": 0}, "no references (K = 0): sentence + absolute position only"),
-    "grm-distance-k10-5d": ({"reference_mode": "distance"}, "K = 10 nearest proposals (MAttNet-style distance)"),
-    "grm-consistency-k5-5d": ({"num_references": 5}, "consistency, K = 5"),
-    FULL: ({}, "consistency, K = 10, 5-d, absolute position: the paper's GRM"),
-    "grm-consistency-k20-5d": ({"num_references": 20}, "consistency, K = 20"),
-    "grm-consistency-k10-3d": ({"reference_dim": 3}, "consistency, K = 10, 3-d centre offsets"),
-    "grm-consistency-k10-5d-noabs": ({"absolute_position": False}, "consistency, K = 10, no absolute position"),
-}
 BASELINES = ("binary", "two-stage")          # binary first: the two-stage run takes its stage 2 from it
 PAPER_TABLE1 = {FULL: "59.39", "two-stage": "45.97", "binary": "4–27"}
 TITLES = {FULL: "GRM-Net (one stage; GRM K = 10, consistency, 5-d, abs. position)",
@@ -54,21 +43,18 @@ T1_START, T1_END = "<!-- table1:start -->", "<!-- table1:end -->"
 def base_config(args) -> GRMNetConfig:
     cfg = GRMNetConfig.load(args.base_config) if args.base_config else GRMNetConfig()
     cfg.input_size = args.input_size
-    cfg.max_iters = args.iters
-    cfg.warmup_iters = min(cfg.warmup_iters, max(1, args.iters // 10))
-    cfg.checkpoint_every = max(1, min(cfg.checkpoint_every, args.iters))
-    cfg.seed = args.seed
+    cfg.training.max_iters = args.iters
+    cfg.training.warmup_iters = min(cfg.training.warmup_iters, max(1, args.iters // 10))
+    cfg.training.checkpoint_every = max(1, min(cfg.training.checkpoint_every, args.iters))
+    cfg.training.seed = args.seed
     return cfg
 
 
 def run_config(name: str, args) -> GRMNetConfig:
     cfg = base_config(args)
     if args.shared_parts:   # GRM-Net variants share backbone, language model and RPN; baselines have no fused RPN
-        cfg.frozen_parts = ["backbone", "language"] if name in BASELINES else ["backbone", "language", "rpn"]
-    for k, v in VARIANTS.get(name, ({}, ""))[0].items():
-        setattr(cfg, k, v)
-    cfg.validate()
-    return cfg
+        cfg.training.frozen_parts = ["backbone", "language"] if name in BASELINES else ["backbone", "language", "rpn"]
+    return variant_config(cfg, name) if name in VARIANTS else cfg
 
 
 def _read_json(path: Path) -> dict | None:
@@ -184,16 +170,17 @@ def run_summary(name: str, args) -> dict:
         step = state.get("step")
         out["iters"] = step
         if step is not None and model_cfg:
-            per_step = max(1, model_cfg["batch_size"] // model_cfg["expressions_per_image"])
+            trained = GRMNetConfig.from_dict(model_cfg).training
+            per_step = max(1, trained.batch_size // trained.expressions_per_image)
             out["images_seen"] = step * per_step
-            out["pairs_seen"] = step * per_step * model_cfg["expressions_per_image"]
+            out["pairs_seen"] = step * per_step * trained.expressions_per_image
         out["seconds"] = study.get("train_seconds")
     return out
 
 
 def budget_lines(args, summaries: list[dict]) -> list[str]:
     cfg = base_config(args)
-    per_step = max(1, cfg.batch_size // cfg.expressions_per_image)
+    per_step = max(1, cfg.training.batch_size // cfg.training.expressions_per_image)
     train_file = Path(args.data) / "sentence_instance_train.json"
     scenes = len(_read_json(train_file) or []) if train_file.is_file() else None
     evals = [s["metrics"] for s in summaries if s["metrics"]]
@@ -201,10 +188,10 @@ def budget_lines(args, summaries: list[dict]) -> list[str]:
     device = next((s["study"].get("device") for s in summaries if s["study"].get("device")), args.device)
     return [
         f"- **Budget, identical for every row:** {args.iters} iterations per trained network, input "
-        f"{args.input_size} px (long side, padded square), {per_step} images x {cfg.expressions_per_image} "
-        f"expressions = {cfg.batch_size} pairs per step, i.e. {args.iters * per_step} images / "
-        f"{args.iters * cfg.batch_size} pairs seen (no-target and short expression lists can make it fewer), "
-        f"AdamW lr {cfg.lr:g}, warm-up {cfg.warmup_iters}, cosine decay, seed {args.seed}; backbone "
+        f"{args.input_size} px (long side, padded square), {per_step} images x {cfg.training.expressions_per_image} "
+        f"expressions = {cfg.training.batch_size} pairs per step, i.e. {args.iters * per_step} images / "
+        f"{args.iters * cfg.training.batch_size} pairs seen (no-target and short expression lists can make it fewer), "
+        f"AdamW lr {cfg.training.lr:g}, warm-up {cfg.training.warmup_iters}, cosine decay, seed {args.seed}; backbone "
         f"{cfg.backbone} + FPN {cfg.fpn_channels} ch "
         + (f"copied from `{args.shared_parts}` and frozen for every row, with its language model (and, for the "
            f"GRM-Net rows, its RPN); only the heads on top are trained, from a fresh initialisation"

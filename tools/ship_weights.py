@@ -40,7 +40,7 @@ def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU) ->
     step = int(meta.get("step", 1 << 62))
     # only the history of the shipped weights (a run may have logged past its checkpoint)
     rows = [r for r in _rows(run / "train_log.jsonl") if r["step"] <= step]
-    images_per_step = max(1, cfg.batch_size // cfg.expressions_per_image)
+    images_per_step = max(1, cfg.training.batch_size // cfg.training.expressions_per_image)
     for r in rows:
         r.update(stage=stage, hardware=hardware, images_per_step=images_per_step)
     out = save_model(model, cfg, vocab, dest, half=True, metadata=meta)

@@ -108,7 +108,7 @@ def backbone_section(rows: list | None) -> list[str]:
 def tuning_section(t: dict | None) -> list[str]:
     if not t:
         return []
-    lines = ["## Inference settings chosen on the synthetic validation split (`python tools/tune_inference.py`)", "",
+    lines = ["## Inference settings chosen on the synthetic validation split (`grmnet tune resources/weights --data data/synth`)", "",
              f"First {t['pairs']} validation pairs. Chosen: mask threshold {t['chosen'].get('mask_threshold', 0.5)}, "
              f"ink margin {t['chosen']['ink_margin']} px, score threshold "
              f"{t['chosen']['score_threshold']}, count floor {t['chosen'].get('count_floor')}, counts from the head "

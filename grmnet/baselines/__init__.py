@@ -1,4 +1,4 @@
-"""The paper's comparison methods, as prediction engines with GRM-Net's Predictor API and JSON output.
+"""The paper's comparison methods, as referring engines (grmnet.engine) like GRM-Net's Predictor.
 
 - ``two-stage``: Zou et al. 2019 instance matching (language-free Mask R-CNN + binary referring mask +
   overlap selection), grmnet.baselines.two_stage
@@ -46,8 +46,8 @@ def build_baseline_model(cfg: BaselineConfig, vocab_size: int) -> torch.nn.Modul
 def make_tiny_baseline(out_dir: str | Path, method: str, seed: int = 0) -> Path:
     """A random tiny baseline written the way trained weights are (tests, demos)."""
     from grmnet.config import tiny_config
-    from grmnet.testing import tiny_vocabulary
+    from grmnet.modeling.language import Vocabulary, grammar_vocabulary_words
     torch.manual_seed(seed)
     cfg = BaselineConfig(method=method, seg_channels=16, model=tiny_config())
-    vocab = tiny_vocabulary()
+    vocab = Vocabulary(grammar_vocabulary_words())
     return save_baseline(build_baseline_model(cfg, len(vocab)), cfg, vocab, Path(out_dir))

@@ -23,10 +23,10 @@ from torch import nn
 from grmnet.baselines.common import BaselineConfig, BaselineEngine, BaselineSketch
 from grmnet.config import GRMNetConfig
 from grmnet.data.categories import category_of_noun
-from grmnet.masks import encode_rle, mask_bbox
+from grmnet.masks import mask_bbox
+from grmnet.results import ReferredInstance
 from grmnet.modeling.backbone import build_backbone
 from grmnet.modeling.language import LanguageEncoder, tokenize
-from grmnet.prediction import label_instances
 
 LEVELS = 3   # FPN levels "0", "1", "2" (strides 8, 16, 32); the pooled level is too coarse for masks
 
@@ -125,7 +125,7 @@ class BinaryEngine(BaselineEngine):
         sketch.features = self.model.matcher.encode_images(sketch.inputs.tensor[None].to(self.device))
         self.last_stages_ms = {"backbone": round((time.perf_counter() - t0) * 1e3, 2)}
 
-    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[dict]:
+    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[ReferredInstance]:
         start = time.perf_counter()
         prob = self.referred_probability(sketch, expression)
         instances = binary_instances(prob, sketch.ink, self.bcfg.mask_threshold, threshold,
@@ -135,7 +135,7 @@ class BinaryEngine(BaselineEngine):
 
 
 def binary_instances(prob: np.ndarray, ink: np.ndarray, mask_threshold: float, score_threshold: float,
-                     category: str) -> list[dict]:
+                     category: str) -> list[ReferredInstance]:
     """The single merged instance of a probability map (or none when its ink is empty / score too low)."""
     region = prob >= mask_threshold
     selected_ink = region & ink
@@ -145,7 +145,4 @@ def binary_instances(prob: np.ndarray, ink: np.ndarray, mask_threshold: float, s
     if score < score_threshold:
         return []
     x, y, w, h = mask_bbox(selected_ink)
-    instances = [{"category": category, "score": round(score, 4), "bbox": [x, y, w, h],
-                  "ink_mask_rle": encode_rle(selected_ink), "region_mask_rle": encode_rle(region)}]
-    label_instances(instances)
-    return instances
+    return [ReferredInstance(category, score, (x, y, x + w, y + h), selected_ink, region)]

@@ -21,10 +21,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from grmnet.config import GRMNetConfig, read_config_json
+from grmnet.data.categories import singular
+from grmnet.engine import SketchEngine
 from grmnet.errors import NoWeightsError, WeightsError
-from grmnet.imaging import ModelInput, SketchCache, ink_mask, model_input, to_grey
+from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.language import Vocabulary
-from grmnet.prediction import Predictor, resolve_device
+from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
+from grmnet.runtime import configure_threads, resolve_device
+from grmnet.selection import understand
 from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, _atomic, load_state_strict, resolve_weights
 
 METHODS = ("two-stage", "binary")
@@ -38,6 +42,7 @@ class BaselineConfig:
     min_overlap: float = 0.5             # two-stage: |instance ∩ binary| / |instance| needed to be returned
     stage1_detections: int = 50          # two-stage: instances kept by the language-free segmenter
     dice_weight: float = 1.0             # binary loss = BCE + dice_weight * dice
+    score_threshold: float = 0.5         # default threshold of returned instances
     model: GRMNetConfig = field(default_factory=GRMNetConfig)
 
     def to_json(self) -> str:
@@ -137,77 +142,61 @@ class BaselineSketch:
     detections: list[dict] | None = None   # two-stage: stage-1 instances (language-free)
 
 
-class BaselineEngine:
-    """Predictor-like engine: `encode`, `predict_sketch`, `predict`, `threshold`, `vocabulary`, ...
-
-    Subclasses set `method`, build their model in `_build` and implement `_encode_features` and
-    `predict_sketch`. `predict` and `check_expression` are the Predictor's own, so the output and the error
-    messages are the same as GRM-Net's.
-    """
+class BaselineEngine(SketchEngine):
+    """A comparison method as a referring engine (grmnet.engine). Subclasses set `method`, build their model in
+    `_build` and implement `_encode_features` and `_instances`. A baseline applies no count rule: it returns
+    every instance it finds scored at least the threshold."""
 
     method = ""
 
     def __init__(self, weights=None, device: str | None = "cpu", threshold: float | None = None,
-                 cache_size: int = 4):
+                 cache_size: int = 4, threads: int | None = None):
+        super().__init__(cache_size)
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            configure_threads(threads)
         self.bcfg, self.vocab, state, self.weights_path = read_baseline_files(weights, self.method)
         self.cfg = self.bcfg.model
         self.model = self._build(self.bcfg, len(self.vocab))
         load_state_strict(self.model, state, self.weights_path)
         self.model.to(self.device).eval()
-        self.threshold = self.cfg.score_threshold if threshold is None else float(threshold)
-        self._cache = SketchCache(cache_size)
-        self.backbone_runs = 0
-        self.last_stages_ms: dict[str, float] = {}
+        self.threshold = self.bcfg.score_threshold if threshold is None else float(threshold)
 
     def _build(self, cfg: BaselineConfig, vocab_size: int) -> torch.nn.Module:
         raise NotImplementedError
 
-    # ---- vocabulary -------------------------------------------------------------------------------
-    @property
-    def vocabulary(self) -> frozenset[str]:
-        return self.vocab.known_words
+    def understand(self, expression: str) -> Understanding:
+        seen = understand(expression, count_nouns=False)
+        return Understanding(seen.category, None)     # no count rule: the stated count is not used
 
-    def unknown_words(self, expression: str) -> list[str]:
-        return self.vocab.unknown_words(expression)
-
-    check_expression = Predictor.check_expression
-    predict = Predictor.predict
-
-    # ---- images -----------------------------------------------------------------------------------
     @torch.inference_mode()
-    def encode(self, image) -> BaselineSketch:
-        grey = to_grey(image)
-
-        def make() -> BaselineSketch:
-            sketch = BaselineSketch(grey, ink_mask(grey, self.cfg.ink_threshold),
-                                    model_input(grey, self.cfg.input_size), [])
-            self._encode_features(sketch)
-            return sketch
-        sketch, made = self._cache.get_or_make(grey, make)
-        self.backbone_runs += int(made)
+    def _encode_grey(self, grey: np.ndarray) -> BaselineSketch:
+        sketch = BaselineSketch(grey, ink_mask(grey), model_input(grey, self.cfg.input_size), [])
+        self._encode_features(sketch)
         return sketch
 
     def _encode_features(self, sketch: BaselineSketch) -> None:
         raise NotImplementedError
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-
     @torch.inference_mode()
-    def predict_sketch(self, sketch: BaselineSketch, expression: str, threshold: float | None = None,
-                       apply_count: bool = True) -> dict:
-        """One expression -> a result dict of the Predictor's format: every instance above the threshold (a
-        baseline applies no count rule; `apply_count` is the Predictor's interface)."""
+    def refer(self, sketch: BaselineSketch, expression: str, threshold: float | None = None, *,
+              with_candidates: bool = False) -> ReferringResult:
+        """Every instance of the method scored >= threshold (with_candidates: also those below it)."""
         unknown = self.check_expression(expression)
-        thr = self.threshold if threshold is None else threshold
+        thr = self.threshold if threshold is None else float(threshold)
         start = time.perf_counter()
-        instances = self._instances(sketch, expression, thr)
+        found = sorted(self._instances(sketch, expression, 0.0 if with_candidates else thr), key=lambda i: -i.score)
+        chosen = [i for i, inst in enumerate(found) if inst.score >= thr]
+        returned = label_instances([found[i] for i in chosen], singular)
+        candidates = list(found) if with_candidates else []
+        for i, inst in zip(chosen, returned):
+            if with_candidates:
+                candidates[i] = inst
         latency = round((time.perf_counter() - start) * 1e3, 2)
-        return {"expression": expression, "unknown_words": unknown, "latency_ms": latency, "instances": instances}
+        return ReferringResult(expression, returned, candidates, self.understand(expression), tuple(unknown), latency)
 
-    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[dict]:
-        """The method's instances (labelled), timing its stages into last_stages_ms."""
+    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[ReferredInstance]:
+        """The method's (unlabelled) instances scored >= threshold, timing its stages into last_stages_ms."""
         raise NotImplementedError
 
     # ---- the language-conditioned binary mask, shared by both methods --------------------------------

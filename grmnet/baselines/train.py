@@ -30,7 +30,7 @@ from grmnet.data.categories import CATEGORIES, label_of
 from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.errors import GRMNetError, WeightsError
 from grmnet.imaging import model_input, to_grey
-from grmnet.prediction import resolve_device
+from grmnet.runtime import resolve_device
 from grmnet.training import (FromStep, PairBatches, _boxes_of, _load_optimizer, _save_optimizer, build_vocabulary,
                              collate, lr_at, masks_at_input)
 from grmnet.weights import _atomic, copy_parts, freeze_parts, load_model, load_state_strict
@@ -53,7 +53,7 @@ class InstanceBatches(Dataset):
         rng = np.random.default_rng([self.seed, i])
         img = self.data.image(self.keys[int(rng.integers(len(self.keys)))])
         grey = to_grey(img.drawing)
-        if self.cfg.augment:
+        if self.cfg.training.augment:
             grey = augment_strokes(grey, rng)
         inputs = model_input(grey, self.cfg.input_size)
         known = [k for k, c in enumerate(img.categories) if c in CATEGORIES]
@@ -124,10 +124,10 @@ def run_train_baseline(args) -> int:
             vocab = init_vocab
         else:
             vocab = build_vocabulary(data)
-        torch.manual_seed(cfg.model.seed)
+        torch.manual_seed(cfg.model.training.seed)
         model = build_baseline_model(cfg, len(vocab))
         if parts_source is not None:
-            copy_parts(model, parts_source.state_dict(), cfg.model.frozen_parts, init_weights)
+            copy_parts(model, parts_source.state_dict(), cfg.model.training.frozen_parts, init_weights)
         phases = ["segmenter", "matcher"] if cfg.method == "two-stage" else ["matcher"]
         state = {"method": cfg.method, "phase": phases[0], "steps": {p: 0 for p in phases},
                  "images_seen": {p: 0 for p in phases}, "pairs_seen": {p: 0 for p in phases},
@@ -140,16 +140,16 @@ def run_train_baseline(args) -> int:
             for key in ("steps", "images_seen", "pairs_seen", "seconds"):
                 state[key]["matcher"] = (trained.get(key) or {}).get("matcher", 0)
     if args.iters is not None:
-        cfg.model.max_iters = args.iters
-    state["iters"] = cfg.model.max_iters
+        cfg.model.training.max_iters = args.iters
+    state["iters"] = cfg.model.training.max_iters
     state["done"] = False
     out.mkdir(parents=True, exist_ok=True)
-    freeze_parts(model, cfg.model.frozen_parts)
+    freeze_parts(model, cfg.model.training.frozen_parts)
     model.to(device)
     for phase in state["steps"]:
         if phase == "matcher" and state.get("matcher_from"):
             continue
-        if state["steps"][phase] >= cfg.model.max_iters:
+        if state["steps"][phase] >= cfg.model.training.max_iters:
             continue
         _train_phase(model, cfg, vocab, data, phase, state, out, device, args, resume and state["phase"] == phase)
     state["done"] = True
@@ -167,20 +167,20 @@ def _checkpoint_final(model, cfg, vocab, out: Path, state: dict) -> None:
 def _train_phase(model, cfg: BaselineConfig, vocab, data, phase: str, state: dict, out: Path,
                  device: torch.device, args, resume_optimizer: bool) -> None:
     mcfg = cfg.model
-    total, start = mcfg.max_iters, int(state["steps"][phase])
+    total, start = mcfg.training.max_iters, int(state["steps"][phase])
     state["phase"] = phase
     module = getattr(model, phase)
     model.train()
     params = [p for p in module.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=mcfg.lr, weight_decay=mcfg.weight_decay)
+    opt = torch.optim.AdamW(params, lr=mcfg.training.lr, weight_decay=mcfg.training.weight_decay)
     if resume_optimizer and start > 0 and (out / "optimizer.safetensors").is_file():
         _load_optimizer(opt, out / "optimizer.safetensors")
-    images_per_step = max(1, mcfg.batch_size // mcfg.expressions_per_image)
+    images_per_step = max(1, mcfg.training.batch_size // mcfg.training.expressions_per_image)
     if phase == "segmenter":
         # the same images per step as GRM-Net and the binary network: a language-free step sees whole images
-        dataset, collate_fn = InstanceBatches(data, mcfg, mcfg.seed), collate_instances
+        dataset, collate_fn = InstanceBatches(data, mcfg, mcfg.training.seed), collate_instances
     else:
-        dataset = PairBatches(data, vocab, mcfg, mcfg.seed)
+        dataset = PairBatches(data, vocab, mcfg, mcfg.training.seed)
         collate_fn = lambda items: collate(items, vocab, mcfg.max_words)  # noqa: E731
     workers = args.workers if args.workers is not None else (1 if device.type == "cpu" else 6)
     loader = DataLoader(dataset, batch_size=images_per_step, sampler=FromStep(start), num_workers=workers,
@@ -220,7 +220,7 @@ def _train_phase(model, cfg: BaselineConfig, vocab, data, phase: str, state: dic
                 log.write(json.dumps({"phase": phase, "step": step, "lr": opt.param_groups[0]["lr"],
                                       "time": time.time(), **{k: round(v, 4) for k, v in ema.items()}}) + "\n")
                 log.flush()
-            if step % mcfg.checkpoint_every == 0 or step == total:
+            if step % mcfg.training.checkpoint_every == 0 or step == total:
                 _checkpoint(model, cfg, vocab, opt, out, state)
     finally:
         bar.close()

@@ -27,10 +27,9 @@ from grmnet.baselines.binary import ReferringSegmenter
 from grmnet.baselines.common import BaselineConfig, BaselineEngine, BaselineSketch
 from grmnet.config import GRMNetConfig
 from grmnet.data.categories import category_of_label
-from grmnet.masks import encode_rle
+from grmnet.results import ReferredInstance
 from grmnet.modeling.backbone import build_backbone
 from grmnet.modeling.roi_heads import FusedRoIHeads, SlimMaskHead
-from grmnet.prediction import label_instances
 
 
 def select_instances(instance_masks, binary_mask: np.ndarray, min_overlap: float = 0.5) -> list[int]:
@@ -133,20 +132,14 @@ class TwoStageEngine(BaselineEngine):
                                           "category": category_of_label(int(label))})
         self.last_stages_ms = {"stage1": round((t1 - t0) * 1e3, 2), "stage2_backbone": round((t2 - t1) * 1e3, 2)}
 
-    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[dict]:
+    def _instances(self, sketch: BaselineSketch, expression: str, threshold: float) -> list[ReferredInstance]:
         start = time.perf_counter()
         binary = self.referred_probability(sketch, expression) >= self.bcfg.mask_threshold
         t_binary = time.perf_counter()
         candidates = [d for d in sketch.detections or [] if d["score"] >= threshold]
         chosen = select_instances([d["region"] for d in candidates], binary, self.bcfg.min_overlap)
-        instances = []
-        for i in chosen:
-            d = candidates[i]
-            x0, y0, x1, y1 = d["box"]
-            instances.append({"category": d["category"], "score": round(d["score"], 4),
-                              "bbox": [round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)],
-                              "ink_mask_rle": encode_rle(d["ink"]), "region_mask_rle": encode_rle(d["region"])})
-        label_instances(instances)
+        instances = [ReferredInstance(candidates[i]["category"], candidates[i]["score"], tuple(candidates[i]["box"]),
+                                      candidates[i]["ink"], candidates[i]["region"]) for i in chosen]
         self.last_stages_ms.update({"language+binary_mask": round((t_binary - start) * 1e3, 2),
                                     "selection": round((time.perf_counter() - t_binary) * 1e3, 2)})
         return instances

@@ -1,20 +1,24 @@
 """Vocabulary and the BiLSTM sentence encoder."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from grmnet.data.categories import CATEGORIES, plural, singular
+from grmnet.text import tokenize
+
 PAD, UNK = "<pad>", "<unk>"
-_WORD = re.compile(r"[a-z]+")
+# Every word of the SketchyScene-Matching grammar, so a vocabulary built from a few scenes still knows them.
+GRAMMAR_WORDS = ("the all both two three four five in on of left right middle leftmost rightmost topmost "
+                 "bottommost second top bottom front back behind near among around sky").split()
 
 
-def tokenize(expression: str) -> list[str]:
-    """Lower-case words; punctuation and digits are dropped (expressions are lower-case, unpunctuated)."""
-    return _WORD.findall(expression.lower())
+def grammar_vocabulary_words() -> list[str]:
+    """The grammar's words plus every category noun, singular and plural."""
+    return GRAMMAR_WORDS + [singular(c) for c in CATEGORIES] + [plural(c) for c in CATEGORIES]
 
 
 class Vocabulary:
@@ -46,9 +50,6 @@ class Vocabulary:
     @property
     def known_words(self) -> frozenset[str]:
         return frozenset(self.words[2:])
-
-    def unknown_words(self, expression: str) -> list[str]:
-        return [w for w in tokenize(expression) if w not in self.index]
 
     def encode(self, expression: str, max_words: int) -> list[int]:
         """Word ids, truncated to max_words; unknown words map to <unk>."""
