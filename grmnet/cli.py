@@ -152,7 +152,7 @@ def _predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overlay", default=None, type=output_file(*IMAGE_OUTPUTS))
     p.add_argument("--threshold", type=float, default=None)
     p.add_argument("--device", default="auto", type=device_name)
-    p.set_defaults(func=lambda a: __import__("grmnet.prediction", fromlist=["run_predict"]).run_predict(a))
+    p.set_defaults(func=lambda a: __import__("grmnet.commands", fromlist=["run_predict"]).run_predict(a))
 
 
 def _bench(sub: argparse._SubParsersAction) -> None:
@@ -165,7 +165,7 @@ def _bench(sub: argparse._SubParsersAction) -> None:
                    help="intra-op threads (default: the physical cores not kept busy by other processes)")
     p.add_argument("--busy", type=at_least(0), default=0, metavar="N",
                    help="also measure with N busy background processes (a loaded machine)")
-    p.set_defaults(func=lambda a: __import__("grmnet.prediction", fromlist=["run_bench"]).run_bench(a))
+    p.set_defaults(func=lambda a: __import__("grmnet.commands", fromlist=["run_bench"]).run_bench(a))
 
 
 def _tune(sub: argparse._SubParsersAction) -> None:

@@ -29,7 +29,8 @@ from grmnet.imaging import model_input, to_grey
 from grmnet.modeling.grmnet import GRMNet
 from grmnet.modeling.language import GRAMMAR_WORDS, Vocabulary
 from grmnet.runtime import resolve_device
-from grmnet.weights import _atomic, _unwrap, copy_parts, freeze_parts, load_model, save_model
+from grmnet.files import atomic_write
+from grmnet.weights import _unwrap, copy_parts, freeze_parts, load_model, save_model
 
 
 class DiskScenes:
@@ -189,7 +190,7 @@ def _save_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
     for idx, state in opt.state_dict()["state"].items():
         for name, value in state.items():
             tensors[f"{idx}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    _atomic(path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
 
 
 def _load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
@@ -360,4 +361,4 @@ def _checkpoint(model, cfg, vocab, opt, out: Path, step: int, seconds: float, in
     save_model(_unwrap(model), cfg, vocab, out, metadata={"step": step})
     _save_optimizer(opt, out / "optimizer.safetensors")
     state = {"step": step, "seconds": round(seconds, 1), **({"init": init_from} if init_from else {})}
-    _atomic(out / "trainer_state.json", lambda tmp: Path(tmp).write_text(json.dumps(state)))
+    atomic_write(out / "trainer_state.json", lambda tmp: Path(tmp).write_text(json.dumps(state)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from grmnet.config import GRMNetConfig, InferenceConfig, read_config_json, split_fields
 from grmnet.errors import NoWeightsError, WeightsError
+from grmnet.files import atomic_write
 from grmnet.modeling.grmnet import GRMNet
 from grmnet.modeling.language import Vocabulary
 
@@ -95,7 +95,7 @@ def load_inference(weights: Path) -> InferenceConfig:
 def save_inference(folder: Path, settings: InferenceConfig) -> Path:
     """Write folder/inference.json atomically (the weights' architecture file is left as it is)."""
     settings.validate()
-    _atomic(folder / INFERENCE_NAME, lambda tmp: Path(tmp).write_text(settings.to_json()))
+    atomic_write(folder / INFERENCE_NAME, lambda tmp: Path(tmp).write_text(settings.to_json()))
     return folder / INFERENCE_NAME
 
 
@@ -122,26 +122,14 @@ def save_model(model: GRMNet, cfg: GRMNetConfig, vocab: Vocabulary, out: str | o
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in _unwrap(model).state_dict().items()}
     meta = {"format": "grmnet", **{k: str(v) for k, v in (metadata or {}).items()}}
-    _atomic(weights, lambda tmp: save_file(state, tmp, metadata=meta))
-    _atomic(weights.parent / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
-    _atomic(weights.parent / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
+    atomic_write(weights, lambda tmp: save_file(state, tmp, metadata=meta))
+    atomic_write(weights.parent / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
+    atomic_write(weights.parent / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
     return weights
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if hasattr(model, "module") else model
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)   # mkstemp makes 0600; shipped weights must be readable by everyone
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_metadata(weights: Path) -> dict:
@@ -151,7 +139,7 @@ def read_metadata(weights: Path) -> dict:
 
 
 def dump_json(path: Path, data) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2)))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2)))
 
 
 def _in_parts(name: str, parts) -> str | None:

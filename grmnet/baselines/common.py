@@ -29,7 +29,8 @@ from grmnet.modeling.language import Vocabulary
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import configure_threads, resolve_device
 from grmnet.selection import understand
-from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, _atomic, load_state_strict, resolve_weights
+from grmnet.files import atomic_write
+from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, load_state_strict, resolve_weights
 
 METHODS = ("two-stage", "binary")
 
@@ -95,9 +96,9 @@ def save_baseline(model: torch.nn.Module, cfg: BaselineConfig, vocab: Vocabulary
     model = model.module if hasattr(model, "module") else model
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"format": "grmnet-baseline", "method": cfg.method, **{k: str(v) for k, v in (metadata or {}).items()}}
-    _atomic(out / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata=meta))
-    _atomic(out / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
-    _atomic(out / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
+    atomic_write(out / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata=meta))
+    atomic_write(out / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
+    atomic_write(out / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
     return out / WEIGHTS_NAME
 
 

@@ -33,7 +33,8 @@ from grmnet.imaging import model_input, to_grey
 from grmnet.runtime import resolve_device
 from grmnet.training import (FromStep, PairBatches, _boxes_of, _load_optimizer, _save_optimizer, build_vocabulary,
                              collate, lr_at, masks_at_input)
-from grmnet.weights import _atomic, copy_parts, freeze_parts, load_model, load_state_strict
+from grmnet.files import atomic_write
+from grmnet.weights import copy_parts, freeze_parts, load_model, load_state_strict
 
 STATE_NAME = "trainer_state.json"
 
@@ -81,7 +82,7 @@ def _phase_losses(model, phase: str, batch: dict, device: torch.device, cfg: Bas
 
 
 def _write_state(out: Path, state: dict) -> None:
-    _atomic(out / STATE_NAME, lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1)))
+    atomic_write(out / STATE_NAME, lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1)))
 
 
 def _checkpoint(model, cfg, vocab, opt, out: Path, state: dict) -> None:

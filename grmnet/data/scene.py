@@ -47,8 +47,7 @@ class Scene:
 
 
 def _resources() -> Path:
-    import grmnet
-    return Path(grmnet.__file__).resolve().parents[1] / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
 
 
 class ComponentLibrary:

@@ -25,8 +25,6 @@ from __future__ import annotations
 import colorsys
 import io
 import json
-import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ import scipy.io as sio
 from scipy import ndimage
 
 from grmnet.data.categories import SKETCHYSCENE_CLASSES
+from grmnet.files import atomic_write
 from grmnet.errors import DatasetFormatError
 
 DERIVED_REGION_RADIUS = 7
@@ -66,20 +65,14 @@ def sentences_path(root, split: str) -> Path:
 
 # ----------------------------------------------------------------------------------------------- writing
 def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then os.replace onto ``path``."""
+    """Write through an open binary file, atomically (grmnet.files): a killed run never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def fill(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, fill)
 
 
 def _class_colors() -> np.ndarray:
