@@ -78,7 +78,8 @@ def bench_latency(engine, grey: np.ndarray, expressions: list[str], repeats: int
             for k, v in engine.last_stages_ms.items():
                 if k != "load+backbone":
                     stages.setdefault(k, []).append(v)
-    return {"cold_ms": {"p50": _percentile(cold, 0.5), "p90": _percentile(cold, 0.9)},
+    return {"threads": torch.get_num_threads(),
+            "cold_ms": {"p50": _percentile(cold, 0.5), "p90": _percentile(cold, 0.9)},
             "warm_ms": {"p50": _percentile(warm, 0.5), "p90": _percentile(warm, 0.9)},
             "stages_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()}}
 
@@ -101,7 +102,7 @@ def run_bench(args) -> int:
     predictor = Predictor(args.weights, device=args.device, threads=args.threads)
     grey, name = _bench_image(args)
     expressions = [e for e in BENCH_EXPRESSIONS if len(predictor.unknown_words(e)) < len(predictor.tokenize(e))]
-    out = {"device": str(predictor.device), "threads": torch.get_num_threads(), "image": name,
+    out = {"device": str(predictor.device), "image": name,
            "input_size": predictor.cfg.input_size, "backbone": predictor.cfg.backbone,
            **bench_latency(predictor, grey, expressions, args.repeats)}
     if args.busy:

@@ -126,6 +126,8 @@ class SketchEngine:
             expressions = [expressions]
         for e in expressions:        # reject bad input before spending time on the image
             self.check_expression(e)
+        if getattr(self, "threads", None) is not None:
+            self.threads.apply()     # as many threads as the machine has idle cores right now
         t0 = time.perf_counter()
         runs = self.backbone_runs
         sketch = self.encode(image)

@@ -14,7 +14,7 @@ from grmnet.engine import SketchEngine
 from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
-from grmnet.runtime import configure_threads, resolve_device
+from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import SelectionRule, understand
 from grmnet.weights import load_inference, load_model
 
@@ -44,8 +44,7 @@ class Predictor(SketchEngine):
                  cache_size: int = 4, threads: int | None = None):
         super().__init__(cache_size)
         self.device = resolve_device(device)
-        if self.device.type == "cpu":
-            configure_threads(threads)
+        self.threads = AdaptiveThreads(threads) if self.device.type == "cpu" else None
         self.model, self.cfg, self.vocab, self.weights_path = load_model(weights, self.device)
         self.inference = load_inference(self.weights_path)
         self.threshold = self.inference.score_threshold if threshold is None else float(threshold)

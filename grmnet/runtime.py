@@ -1,14 +1,17 @@
 """Where and how the model runs: device choice and CPU threads.
 
 Threads: torch's default is one intra-op thread per logical CPU with OpenMP threads spinning while they wait.
-On a laptop that is always running something else, a spinning team of threads fights the other process for
-every core and one query takes 10-30x longer (measured: 2-core machine, one busy process, cold 3196 ms vs
-108 ms). So the engine waits passively (OMP_WAIT_POLICY=PASSIVE, set before torch loads OpenMP) and uses at
-most the physical cores that are not already busy (from the 1-minute load average at start).
+On a laptop that is always running something else, a team of threads fights the other process for every core
+and one query takes 10-30x longer (measured: 2-core machine, one busy process, cold 3196 ms vs 108 ms): every
+parallel region waits for its slowest thread, and the descheduled one is always late. So the engine waits
+passively (OMP_WAIT_POLICY=PASSIVE, set before torch loads OpenMP) and, before each query, uses only the
+physical cores that other processes left idle since the previous query (`AdaptiveThreads`, from /proc/stat
+minus this process's own CPU time; where that is not readable, the physical cores).
 """
 from __future__ import annotations
 
 import os
+import time
 
 # Must be in the environment before torch initialises OpenMP; an explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -48,22 +51,48 @@ def physical_cores() -> int:
     return max(1, min(logical, len(siblings)))
 
 
-def inference_threads() -> int:
-    """Intra-op threads for interactive inference: the physical cores minus those other processes keep busy
-    (1-minute load average), at least one. GRMNET_THREADS overrides."""
-    forced = os.environ.get("GRMNET_THREADS", "").strip()
-    if forced.isdigit() and int(forced) > 0:
-        return int(forced)
-    cores = physical_cores()
+def _cpu_sample() -> tuple[float, float, float] | None:
+    """(CPU-seconds busy on the whole machine, CPU-seconds of this process, wall time) or None off Linux."""
     try:
-        busy = int(os.getloadavg()[0] + 0.5)
-    except OSError:
-        busy = 0
-    return max(1, min(cores, cores - busy + 1) if busy else cores)
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        with open("/proc/self/stat") as f:
+            own = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)          # idle + iowait
+    return (sum(fields[:8]) - idle) / tick, (int(own[11]) + int(own[12])) / tick, time.monotonic()
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads (None: inference_threads()); returns the number set."""
-    n = inference_threads() if threads is None else max(1, int(threads))
-    torch.set_num_threads(n)
-    return n
+class AdaptiveThreads:
+    """Intra-op threads for interactive inference, chosen before each query: the physical cores minus the
+    cores other processes kept busy since the previous choice (at least one). `fixed` (or GRMNET_THREADS)
+    pins the number instead."""
+
+    MIN_WINDOW_S = 0.05      # shorter windows are noise: keep the previous choice
+
+    def __init__(self, fixed: int | None = None):
+        forced = os.environ.get("GRMNET_THREADS", "").strip()
+        self.fixed = fixed if fixed is not None else (int(forced) if forced.isdigit() and int(forced) > 0 else None)
+        self.cores = physical_cores()
+        self.threads = self.fixed or self.cores
+        self._last = _cpu_sample()
+
+    def others_busy(self, now: tuple[float, float, float], last: tuple[float, float, float]) -> float:
+        """Cores other processes used on average between two samples."""
+        busy, own, wall = (a - b for a, b in zip(now, last))
+        return max(0.0, (busy - own) / max(wall, 1e-9))
+
+    def apply(self) -> int:
+        if self.fixed is None:
+            now = _cpu_sample()
+            if now is not None and self._last is not None and now[2] - self._last[2] >= self.MIN_WINDOW_S:
+                others = self.others_busy(now, self._last)
+                self.threads = max(1, min(self.cores, int(round(self.cores - others))))
+                self._last = now
+            elif self._last is None:
+                self._last = now
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        return self.threads

@@ -1,5 +1,6 @@
 """The returned set: score threshold plus the target count the expression states (pure rules)."""
 import dataclasses
+import pytest
 
 from grmnet.selection import NO_COUNT, TargetCount, choose_instances, stated_count
 
@@ -87,3 +88,23 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
     p.inference = dataclasses.replace(p.inference, count_nouns=True)
     assert xs(p.refer(sketch, "the cats")) == [20, 80]                 # plural: two or more
     assert xs(p.refer(sketch, "the cat", threshold=0.4)) == [80]       # singular: the best one
+
+
+def test_adaptive_threads_leave_other_processes_their_cores():
+    from grmnet.runtime import AdaptiveThreads
+    policy = AdaptiveThreads()
+    policy.cores = 2
+    # (machine busy CPU-s, own CPU-s, wall s): one other process kept a core busy for the whole second
+    assert policy.others_busy((11.0, 5.0, 101.0), (9.0, 4.0, 100.0)) == pytest.approx(1.0)
+    # only this process was busy: nobody else
+    assert policy.others_busy((12.0, 6.0, 101.0), (10.0, 4.0, 100.0)) == pytest.approx(0.0)
+    assert AdaptiveThreads(fixed=3).apply() == 3
+
+
+def test_tokenizer_reads_what_people_type():
+    from grmnet.text import tokenize
+    assert tokenize("Thé two CATS!") == ["the", "two", "cats"]
+    assert tokenize("the \x1b[1mcat\x1b[0m") == ["the", "cat"]
+    assert tokenize("select 2 dogs") == ["select", "2", "dogs"]
+    assert tokenize("🐱🐶") == []
+    assert stated_count("the 3 trees") == TargetCount(3, 3)

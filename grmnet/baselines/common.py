@@ -27,7 +27,7 @@ from grmnet.errors import NoWeightsError, WeightsError
 from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.language import Vocabulary
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
-from grmnet.runtime import configure_threads, resolve_device
+from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import understand
 from grmnet.files import atomic_write
 from grmnet.weights import CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, load_state_strict, resolve_weights
@@ -154,8 +154,7 @@ class BaselineEngine(SketchEngine):
                  cache_size: int = 4, threads: int | None = None):
         super().__init__(cache_size)
         self.device = resolve_device(device)
-        if self.device.type == "cpu":
-            configure_threads(threads)
+        self.threads = AdaptiveThreads(threads) if self.device.type == "cpu" else None
         self.bcfg, self.vocab, state, self.weights_path = read_baseline_files(weights, self.method)
         self.cfg = self.bcfg.model
         self.model = self._build(self.bcfg, len(self.vocab))
