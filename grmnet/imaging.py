@@ -30,8 +30,9 @@ MAX_SIDE = 4096
 # Refused before decoding: more pixels than this (20000 x 20000) ...
 MAX_PIXELS = 400_000_000
 # ... or a decoded raster larger than this in PIL's own storage (1 byte/pixel for 1/L/P, 2 for 16-bit
-# grey, 4 for everything else: RGB is stored as 4 bytes). Shrinking adds only a strip's worth.
-MAX_DECODE_BYTES = 512 * 2 ** 20
+# grey, 4 for everything else: RGB is stored as 4 bytes), so 100 megapixels of colour. Shrinking adds
+# only a strip's worth; with torch loaded (~650 MB) a process stays under ~1.2 GB.
+MAX_DECODE_BYTES = 400_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 # Pixels converted at a time when shrinking a large image.
 _STRIP_PIXELS = 4_000_000
@@ -63,9 +64,18 @@ def check_decode_size(width: int, height: int, mode: str, name: str) -> None:
 
 # ---------------------------------------------------------------------------------- pixel values
 def luma(rgb: np.ndarray) -> np.ndarray:
-    """Grey uint8 [H, W] of an RGB uint8 [H, W, 3] array; exactly PIL's convert("L") (ITU-R 601-2)."""
-    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
-    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
+    """Grey uint8 [H, W] of an RGB uint8 [H, W, 3] array; exactly PIL's convert("L") (ITU-R 601-2).
+    Works in bands of rows so its 32-bit temporaries stay small on large sketches."""
+    out = np.empty(rgb.shape[:2], np.uint8)
+    for top in range(0, rgb.shape[0], 256):
+        band = rgb[top:top + 256]
+        acc = band[..., 0].astype(np.uint32) * 19595
+        acc += band[..., 1].astype(np.uint32) * 38470
+        acc += band[..., 2].astype(np.uint32) * 7471
+        acc += 0x8000
+        acc >>= 16
+        out[top:top + 256] = acc
+    return out
 
 
 def ink_mask(grey: np.ndarray, threshold: int = 128) -> np.ndarray:

@@ -40,8 +40,10 @@ FORMAT_VERSION = 1
 THUMBNAIL_SIZE = 256
 
 # Limits checked before anything is decoded or allocated (a crafted file is refused, not obeyed).
-MAX_CANVAS_PIXELS = 36_000_000         # 6000 x 6000; the app opens images at 4096 px at most
-MAX_DECODED_PIXELS = 64_000_000        # all PNGs of one file together (base + every layer)
+# Budgets keep opening and exporting any file under about 1.5 GB: a layer costs ~5 bytes a pixel
+# kept, and tens of bytes a pixel while it is decoded or rendered.
+MAX_CANVAS_PIXELS = 4096 * 4096         # the canvas, and any one layer; the app opens images at 4096 px
+MAX_DECODED_PIXELS = 48_000_000         # all PNGs of one file together (base + every layer)
 MAX_LAYERS = 1000
 MAX_ENTRIES = 10_000
 MAX_XML_BYTES = 1 * 2 ** 20
@@ -146,12 +148,19 @@ def _read_entry(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     return zf.read(info)
 
 
+def _rgba(img: Image.Image) -> Image.Image:
+    return img if img.mode == "RGBA" else img.convert("RGBA")  # convert() would copy even an RGBA image
+
+
 def _read_png(zf: zipfile.ZipFile, name: str, budget: _Budget) -> Image.Image:
     """Decode one PNG entry after checking its header (IHDR) size against the budget."""
     data = _read_entry(zf, name, MAX_PNG_BYTES)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))  # reads the header only
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header (IHDR) only
+    except Image.DecompressionBombError:
+        raise ValueError(f"{name} declares more than {Image.MAX_IMAGE_PIXELS * 2 // 1_000_000} megapixels") from None
     budget.charge(name, *img.size)
     img.load()
     return img
@@ -315,7 +324,7 @@ def _layer_pixels(zf: zipfile.ZipFile, record: dict, W: int, H: int, budget: _Bu
     region = _read_png(zf, f"sketchedit/region-{uid}.png", budget)
     if ink.size != region.size or ink.width > W or ink.height > H:
         raise ValueError(f"layer {uid}: its masks are {ink.size} and {region.size} on a {W}x{H} canvas")
-    rgba = np.asarray(ink.convert("RGBA"))
+    rgba = np.asarray(_rgba(ink))
     return rgba[..., 3] > 127, rgba[..., :3].copy(), np.asarray(region.convert("L")) > 127
 
 
@@ -355,13 +364,15 @@ def _import_foreign(zf: zipfile.ZipFile, root: ET.Element, W: int, H: int, budge
     elements = _foreign_layers(zf, root)
     paper = Image.new("RGBA", (W, H), (255, 255, 255, 255))
     bottom = elements[0]
-    paper.alpha_composite(_read_png(zf, bottom.get("src"), budget).convert("RGBA"),
+    paper.alpha_composite(_rgba(_read_png(zf, bottom.get("src"), budget)),
                           (_coordinate(bottom, "x"), _coordinate(bottom, "y")))
-    doc = SketchDocument(np.asarray(paper.convert("RGB")).copy())
+    base = np.asarray(paper.convert("RGB"))
     del paper
+    doc = SketchDocument(base)  # the document copies it
+    del base
     for n, el in enumerate(elements[1:], start=1):
         x, y = _coordinate(el, "x"), _coordinate(el, "y")
-        rgba = np.asarray(_read_png(zf, el.get("src"), budget).convert("RGBA"))
+        rgba = np.asarray(_rgba(_read_png(zf, el.get("src"), budget)))
         label = (el.get("name") or f"layer {n}")[:MAX_TEXT]
         match = re.match(r"^(.*?)\s*(\d{1,6})$", label)
         category, index = (match.group(1) or "object", int(match.group(2))) if match else (label, 1)

@@ -64,15 +64,29 @@ def _work(job: tuple[str, str, int, int]) -> tuple[int, dict[str, list[int]], in
     return key, {k: [int(i) for i in v] for k, v in exprs.items()}, len(scene.objects)
 
 
+def check_synth_args(args) -> None:
+    """One clear line (GRMNetError) for arguments that cannot work, before anything is written."""
+    from grmnet.errors import GRMNetError
+
+    if args.n < 0:
+        raise GRMNetError(f"--n must be 0 or more, not {args.n}")
+    if args.start_key < 1:
+        raise GRMNetError("--start-key must be >= 1 (SketchyScene keys are 1-based)")
+    if args.workers is not None and int(args.workers) < 1:
+        raise GRMNetError(f"--workers must be 1 or more, not {args.workers}")
+    if args.split not in SPLIT_ID:
+        raise GRMNetError(f"unknown split {args.split!r} (expected one of {sorted(SPLIT_ID)})")
+    root = Path(args.out)
+    if root.exists() and not root.is_dir():
+        raise GRMNetError(f"--out {args.out}: it is a file, not a folder")
+
+
 def run_synth(args) -> int:
     from tqdm import tqdm
 
     from grmnet.data.sketchyscene import sentences_path, write_colormap, write_sentences
 
-    if args.n < 0:
-        raise ValueError("--n must be >= 0")
-    if args.start_key < 1:
-        raise ValueError("--start-key must be >= 1 (SketchyScene keys are 1-based)")
+    check_synth_args(args)
     root = Path(args.out)
     root.mkdir(parents=True, exist_ok=True)
     write_colormap(root)
