@@ -267,3 +267,213 @@ def test_real_vocab_matches_embedded():
     assert words == set(VOCAB)
     for c in GROUND_CATEGORIES:
         assert singular(c) in VOCAB and plural(c) in VOCAB
+
+
+# ------------------------------------------------------------------------------------------- free family
+from grmnet.data.expressions import (  # noqa: E402
+    ATTRIBUTES, DEFAULT_HELD_OUT_TYPES, FAMILIES, FREE_TYPES, HYPERNYMS, LEXICON, generate_free_expressions,
+)
+
+
+def _template_digest(generate) -> str:
+    """sha256 over 60 random layouts of the template output and of the rng state it leaves behind."""
+    import hashlib
+    import json
+    h = hashlib.sha256()
+    rng = np.random.default_rng(2024)
+    for i in range(60):
+        objs = [{"category": o.category, "bbox": o.bbox} for o in random_layout(rng)]
+        r = np.random.default_rng(i)
+        h.update(json.dumps(generate(objs, r), sort_keys=False).encode())
+        h.update(str(r.random()).encode())
+    return h.hexdigest()
+
+
+def test_template_family_is_the_default_and_byte_for_byte_unchanged():
+    # digest of the generator before the free family was added (commit 19a704f)
+    golden = "1e9798261f336bf569fd141957ee5e77073eb183afe3025a2eeb771b32a39113"
+    assert _template_digest(lambda o, r: generate_expressions(o, r, canvas_size=750, no_target_share=0.05)) == golden
+    assert _template_digest(lambda o, r: generate_expressions(o, r, canvas_size=750, no_target_share=0.05,
+                                                              family="template")) == golden
+
+
+def _names(category, broader=True):
+    """Every noun naming a category (the benchmark's, the lexicon's, the broader words that include it)."""
+    out = {singular(category), plural(category)}
+    for nouns in LEXICON.get(category, {}).values():
+        out |= {w for pair in nouns for w in pair if w != "-"}
+    if broader:
+        for (sg, pl), members in HYPERNYMS.items():
+            if category in members:
+                out |= {sg, pl}
+    if category == "people":
+        out |= {"everyone", "everybody", "folks", "crowd"}
+    return out
+
+
+_WORD_RES: dict = {}
+
+
+def _names_re(category, broader=True):
+    key = (category, broader)
+    if key not in _WORD_RES:
+        alts = "|".join(re.escape(w) for w in sorted(_names(category, broader), key=len, reverse=True))
+        _WORD_RES[key] = re.compile(r"(?<![\w-])(?:" + alts + r")(?![\w-])")
+    return _WORD_RES[key]
+
+
+def _has_word(text, phrase):
+    return re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text.lower()) is not None
+
+
+def _check_free_geometry(objs, exprs, canvas=750):
+    boxes = np.array([o.bbox for o in objs], float)
+    cats = [o.category for o in objs]
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    for text, (targets, types) in exprs.items():
+        assert set(types) <= set(FREE_TYPES), (text, types)
+        if not targets:
+            assert "no_target" in types
+            named = {c for c in CATEGORIES if _names_re(c, broader=False).search(text.lower())}
+            rest = text.lower()
+            for (sg, pl), members in sorted(HYPERNYMS.items(), key=lambda kv: -len(kv[0][0])):   # 'farm animals'
+                if _has_word(rest, sg) or _has_word(rest, pl):                                      # before 'animals'
+                    named |= set(members)
+                    rest = rest.replace(pl, " ").replace(sg, " ")
+            assert named and not named & set(cats), (text, named)
+            continue
+        assert len(set(targets)) == len(targets) and all(0 <= t < len(objs) for t in targets)
+        tcats = {cats[t] for t in targets}
+        # the expression names the targets' category (or a broader word for it)
+        assert all(_names_re(c).search(text.lower()) for c in tcats), (text, tcats)
+        # a digit standing alone is the number of targets
+        nums = [int(w) for w in re.findall(r"(?<![\w-])(\d)(?![\w-])", text)]
+        if nums:
+            assert nums[0] == len(targets), (text, targets)
+        if len(tcats) != 1 or len(targets) != 1:
+            continue
+        c, t = next(iter(tcats)), targets[0]
+        same = [i for i, k in enumerate(cats) if k == c]
+        low = text.lower()
+        if re.search(r"\b(biggest|largest|hugest|bigger|larger)\b", low):
+            assert area[t] == max(area[same]), text
+        if re.search(r"\b(smallest|tiniest|littlest|smaller|littler)\b", low):
+            assert area[t] == min(area[same]), text
+        if re.search(r"\b(highest|uppermost|higher)\b|nearest the top", low):
+            assert boxes[t, 1] == min(boxes[same, 1]), text
+        if re.search(r"\b(lowest|lower)\b|closest to the bottom", low):
+            assert boxes[t, 3] == max(boxes[same, 3]), text
+        if re.search(r"far-left|far left|(furthest|farthest)( to the)? left|first \w+ from the left|1st \w+ from the left",
+                     low) and "from the right" not in low:
+            assert cx[t] == min(cx[same]), text
+        if re.search(r"far-right|far right|(furthest|farthest)( to the)? right|last \w+ on the right", low):
+            assert cx[t] == max(cx[same]), text
+        if "corner" in low or "-left " in low or "-right " in low:
+            for v, h in (("top", "left"), ("top", "right"), ("bottom", "left"), ("bottom", "right")):
+                if f"{v} {h}" in low or f"{v}-{h}" in low:
+                    assert (cx[t] < canvas / 3) == (h == "left") and (cy[t] < canvas / 3) == (v == "top"), text
+        if re.search(r"\b(left|right|top|bottom) edge", low):
+            side = re.search(r"\b(left|right|top|bottom) edge", low).group(1)
+            d = {"left": boxes[t, 0], "right": canvas - boxes[t, 2], "top": boxes[t, 1],
+                 "bottom": canvas - boxes[t, 3]}[side]
+            assert d <= 0.03 * canvas, text
+
+
+def test_free_family_targets_follow_the_geometry():
+    rng = np.random.default_rng(7)
+    seen = set()
+    for i in range(100):
+        objs = random_layout(rng)
+        exprs = generate_free_expressions(objs, np.random.default_rng(i), canvas_size=750, no_target_share=0.1,
+                                          with_types=True)
+        assert exprs
+        _check_free_geometry(objs, exprs)
+        seen |= {t for _, ty in exprs.values() for t in ty}
+    assert seen == set(FREE_TYPES)   # every kind of variation is generated
+
+
+def test_free_family_on_composed_scenes():
+    from grmnet.data.synth import scene_rngs
+    from grmnet.data.scene import compose_scene
+    for key in (1, 2, 3):
+        rs, re_ = scene_rngs("val", 5, key)
+        scene = compose_scene(rs, size=750)
+        objs = [Obj(o.category, tuple(map(float, o.bbox))) for o in scene.objects]
+        exprs = generate_free_expressions(scene.objects, re_, canvas_size=750, with_types=True)
+        _check_free_geometry(objs, exprs)
+        template = generate_expressions(scene.objects, np.random.default_rng(0))
+        assert len(exprs) <= 8 * max(1, len(template)) + 10   # bounded by max_per_target
+
+
+def test_hand_made_free_phrases():
+    objs = [Obj("dog", (100, 500, 160, 540)), Obj("dog", (400, 480, 560, 600)), Obj("house", (250, 200, 450, 400)),
+            Obj("tree", (5, 250, 90, 420))]
+    e = generate_free_expressions(objs, np.random.default_rng(0), no_target_share=0.0, max_per_target=None,
+                                  with_types=True)
+    # two dogs: a comparative names the bigger one, digits or other quantifiers both
+    bigger = [k for k, (t, ty) in e.items() if re.search(r"\b(bigger|larger)\b", k)]
+    assert bigger and all(e[k][0] == [1] for k in bigger)
+    both = [k for k, (t, ty) in e.items() if t == [0, 1] and ("digits" in ty or "quantifier" in ty)]
+    assert both
+    # the only building and the only tree
+    assert e["the building"][0] == [2]
+    edge = [k for k in e if "left edge" in k]
+    assert edge and all(e[k][0] == [3] for k in edge)
+    # other words for the same dog are many; no string is used for two target sets
+    assert len({k for k, (t, _) in e.items() if t == [1]}) >= 5
+
+
+def test_held_out_types_are_never_generated():
+    rng = np.random.default_rng(11)
+    held = DEFAULT_HELD_OUT_TYPES + ("informal", "wrapper")
+    for i in range(60):
+        objs = random_layout(rng)
+        exprs = generate_free_expressions(objs, np.random.default_rng(i), held_out_types=held, with_types=True,
+                                          no_target_share=0.2)
+        for text, (_, types) in exprs.items():
+            assert not set(types) & set(held)
+            low = text.lower()
+            assert "corner" not in low and " edge" not in low and not re.search(r"\b(first|1st|2nd|3rd|last)\b", low)
+    with pytest.raises(ValueError):
+        generate_free_expressions([], np.random.default_rng(0), held_out_types=("no-such-type",))
+
+
+def test_free_family_is_deterministic_and_seeded():
+    objs = random_layout(np.random.default_rng(5), n_min=10, n_max=12)
+    a = generate_free_expressions(objs, np.random.default_rng(1))
+    assert a == generate_free_expressions(objs, np.random.default_rng(1))
+    assert a != generate_free_expressions(objs, np.random.default_rng(2))
+
+
+def test_family_switch():
+    objs = random_layout(np.random.default_rng(9), n_min=8, n_max=10)
+    template = generate_expressions(objs, np.random.default_rng(3))
+    both = generate_expressions(objs, np.random.default_rng(3), family="both")
+    free = generate_expressions(objs, np.random.default_rng(3), family="free")
+    assert all(both[k] == v for k, v in template.items())      # the template part is intact
+    assert set(both) - set(template) and set(free) - set(template)
+    # the free family mostly speaks outside the benchmark's 74 words
+    assert sum(not _in_vocab_only(k) for k in free) > 0.8 * len(free)
+    assert set(FAMILIES) == {"template", "free", "both"}
+    with pytest.raises(ValueError):
+        generate_expressions(objs, np.random.default_rng(3), family="poetry")
+
+
+def _in_vocab_only(text):
+    return all(w in VOCAB for w in text.split())
+
+
+def test_lexicon_words_name_one_category_each():
+    owner = {}
+    for c in CATEGORIES:
+        for w in {singular(c), plural(c)} | {x for nouns in LEXICON.get(c, {}).values() for p in nouns for x in p}:
+            if w == "-":
+                continue
+            assert owner.setdefault(w, c) == c, (w, owner[w], c)
+    for (sg, pl), members in HYPERNYMS.items():
+        assert set(members) <= set(CATEGORIES)
+        for w in (sg, pl):
+            assert owner.get(w, members[0]) in members, (w, owner.get(w))
+    assert set(LEXICON) == set(CATEGORIES) and set(ATTRIBUTES) == set(CATEGORIES)
+    assert all(len(k) >= 2 for k in LEXICON.values())

@@ -292,14 +292,39 @@ def _field(obj, name: str):
     return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
 
+FAMILIES: tuple[str, ...] = ("template", "free", "both")
+
+
 def generate_expressions(objects: Sequence, rng: np.random.Generator, canvas_size: float = 750,
-                         no_target_share: float = 0.05) -> dict[str, list[int]]:
+                         no_target_share: float = 0.05, family: str = "template",
+                         held_out_types: Iterable[str] = ()) -> dict[str, list[int]]:
     """Referring expressions of a scene: {expression: [positions in `objects`]}.
 
     ``objects`` have ``.category`` (one of the 25 categories; others are ignored) and ``.bbox``
     (x0, y0, x1, y1); dicts with those keys work too. About ``no_target_share`` of the returned expressions name a category absent from
     the scene and have the target list ``[]``. Deterministic for a given rng state.
+
+    ``family``: "template" (default: the SketchyScene-Matching grammar, unchanged), "free" (people's words, see
+    :func:`generate_free_expressions`; ``held_out_types`` drops kinds of variation) or "both" (the template
+    expressions, then the free ones drawn from the same rng; a free string that a template string already
+    uses is dropped).
     """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown expression family {family!r} (expected one of {FAMILIES})")
+    if family == "free":
+        return generate_free_expressions(objects, rng, canvas_size, no_target_share, held_out_types)
+
+    out = _generate_template(objects, rng, canvas_size, no_target_share)
+    if family == "both":
+        for text, targets in generate_free_expressions(objects, rng, canvas_size, no_target_share,
+                                                       held_out_types).items():
+            out.setdefault(text, targets)
+    return out
+
+
+def _generate_template(objects: Sequence, rng: np.random.Generator, canvas_size: float,
+                       no_target_share: float) -> dict[str, list[int]]:
+    """The template family (GRAMMAR.md §3-4): see :func:`generate_expressions`."""
     s = canvas_size / BASE_CANVAS
     cats = [_field(o, "category") for o in objects]
     boxes = np.array([list(map(float, _field(o, "bbox"))) for o in objects], dtype=np.float64).reshape(-1, 4)
@@ -551,4 +576,690 @@ def _add_no_target(out: dict[str, list[int]], rng: np.random.Generator, share: f
         if text in out or not _in_vocab(text):
             continue
         out[text] = []
+        added += 1
+
+
+# =========================================================================================== free family
+# A second family of expressions, in the words people type rather than the benchmark's grammar: other names for
+# the categories, digits, other quantifiers, imperative and polite wrappers, superlatives and extremes of size
+# and position, corners and edges of the page, attributes and actions that leave the target unchanged, and
+# relations in other words. Every phrase is computed from the same boxes as the template family and is emitted
+# only when its meaning is clear-cut on the geometry (margins on every comparison), so targets stay exact.
+# Each expression carries its variation types (FREE_TYPES); `held_out_types` drops every expression with one of
+# them, so that whole kinds of variation can be kept out of training and measured as unseen phrasing.
+
+FREE_TYPES: tuple[str, ...] = (
+    "synonym", "hyponym", "hypernym", "informal", "digits", "quantifier", "wrapper", "superlative",
+    "corner_edge", "position_words", "ordinal", "attribute", "relation_words", "no_target",
+)
+# kinds of variation a generalisation run keeps out of training (pass as held_out_types=...)
+DEFAULT_HELD_OUT_TYPES: tuple[str, ...] = ("corner_edge", "ordinal")
+
+
+def _nouns(spec: str) -> tuple[tuple[str, str], ...]:
+    """'kitty/kitties, cat/cats' -> (('kitty', 'kitties'), ('cat', 'cats'))."""
+    out = []
+    for item in spec.split(","):
+        item = item.strip()
+        if item:
+            sg, pl = item.split("/")
+            out.append((sg.strip(), pl.strip()))
+    return tuple(out)
+
+
+# Other names per category, by kind. Singular/plural pairs; a word never names two categories. Gendered or
+# age-specific names of people (boy, woman, ...) are used in the singular only, where the target is one person.
+LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "house": {"synonym": _nouns("home/homes, dwelling/dwellings, residence/residences"),
+              "hyponym": _nouns("cottage/cottages, cabin/cabins, hut/huts, bungalow/bungalows, farmhouse/farmhouses, "
+                                "villa/villas, shack/shacks, mansion/mansions, schoolhouse/schoolhouses")},
+    "bus": {"synonym": _nouns("coach/coaches, autobus/autobuses, omnibus/omnibuses"),
+            "hyponym": _nouns("school bus/school buses, minibus/minibuses, double-decker/double-deckers, "
+                              "shuttle bus/shuttle buses")},
+    "truck": {"synonym": _nouns("lorry/lorries, pickup/pickups"),
+              "hyponym": _nouns("dump truck/dump trucks, fire truck/fire trucks, delivery truck/delivery trucks, "
+                                "tanker/tankers, van/vans")},
+    "car": {"synonym": _nouns("automobile/automobiles, motorcar/motorcars, auto/autos"),
+            "hyponym": _nouns("sedan/sedans, hatchback/hatchbacks, taxi/taxis, cab/cabs, jeep/jeeps, "
+                              "racing car/racing cars, convertible/convertibles"),
+            "informal": _nouns("ride/rides, motor/motors")},
+    "bench": {"synonym": _nouns("park bench/park benches, settle/settles"),
+              "hyponym": _nouns("garden bench/garden benches, wooden bench/wooden benches")},
+    "chair": {"synonym": _nouns("stool/stools"),
+              "hyponym": _nouns("armchair/armchairs, rocking chair/rocking chairs, deckchair/deckchairs, "
+                                "garden chair/garden chairs")},
+    "tree": {"synonym": _nouns("treetop/treetops"),
+             "hyponym": _nouns("oak/oaks, pine/pines, birch/birches, maple/maples, willow/willows, "
+                               "apple tree/apple trees, palm/palms, elm/elms, fir/firs, poplar/poplars, "
+                               "sapling/saplings"),
+             "informal": _nouns("treey/treeys, bushy tree/bushy trees")},
+    "people": {"synonym": _nouns("human/humans, individual/individuals, figure/figures, character/characters, "
+                                 "pedestrian/pedestrians, human being/human beings"),
+               "hyponym": _nouns("man/men, woman/women, boy/boys, girl/girls, child/children, adult/adults, "
+                                 "gentleman/gentlemen, lady/ladies, teenager/teenagers, toddler/toddlers"),
+               "informal": _nouns("guy/guys, kid/kids, dude/dudes, fellow/fellows, folk/folks, "
+                                  "stick figure/stick figures")},
+    "horse": {"synonym": _nouns("steed/steeds, equine/equines, mount/mounts"),
+              "hyponym": _nouns("stallion/stallions, mare/mares, foal/foals, colt/colts, racehorse/racehorses"),
+              "informal": _nouns("pony/ponies, horsey/horsies, nag/nags")},
+    "cow": {"synonym": _nouns("-/cattle, bovine/bovines, cattle beast/-"),
+            "hyponym": _nouns("bull/bulls, calf/calves, heifer/heifers, ox/oxen, dairy cow/dairy cows"),
+            "informal": _nouns("moo cow/moo cows, moo-moo/moo-moos")},
+    "sheep": {"synonym": _nouns("ovine/ovines"),
+              "hyponym": _nouns("lamb/lambs, ewe/ewes, ram/rams"),
+              "informal": _nouns("baa lamb/baa lambs, woolly/woollies")},
+    "pig": {"synonym": _nouns("swine/swine, hog/hogs"),
+            "hyponym": _nouns("piglet/piglets, sow/sows, boar/boars"),
+            "informal": _nouns("piggy/piggies, oinker/oinkers, porker/porkers")},
+    "cat": {"synonym": _nouns("feline/felines, moggie/moggies"),
+            "hyponym": _nouns("kitten/kittens, tomcat/tomcats, tabby/tabbies"),
+            "informal": _nouns("kitty/kitties, kitty cat/kitty cats, pussycat/pussycats, moggy/moggies")},
+    "dog": {"synonym": _nouns("hound/hounds, canine/canines"),
+            "hyponym": _nouns("puppy/puppies, poodle/poodles, terrier/terriers, beagle/beagles, "
+                              "labrador/labradors, dachshund/dachshunds, sheepdog/sheepdogs, collie/collies"),
+            "informal": _nouns("doggy/doggies, doggo/doggos, pup/pups, pooch/pooches, mutt/mutts")},
+    "chicken": {"synonym": _nouns("fowl/fowl, chicky/chickies"),
+                "hyponym": _nouns("hen/hens, rooster/roosters, chick/chicks, cockerel/cockerels, "
+                                  "pullet/pullets"),
+                "informal": _nouns("chook/chooks, chickie/chickies, cluck/clucks")},
+    "duck": {"synonym": _nouns("waterfowl/waterfowl, mallard/mallards"),
+             "hyponym": _nouns("duckling/ducklings, drake/drakes"),
+             "informal": _nouns("ducky/duckies, quacker/quackers")},
+    "rabbit": {"synonym": _nouns("hare/hares, cottontail/cottontails"),
+               "hyponym": _nouns("baby rabbit/baby rabbits, kit rabbit/kit rabbits"),
+               "informal": _nouns("bunny/bunnies, bunny rabbit/bunny rabbits, wabbit/wabbits")},
+    "bird": {"synonym": _nouns("songbird/songbirds, flier/fliers"),
+             "hyponym": _nouns("sparrow/sparrows, robin/robins, crow/crows, pigeon/pigeons, swallow/swallows, "
+                               "seagull/seagulls, finch/finches, blackbird/blackbirds"),
+             "informal": _nouns("birdie/birdies, tweety bird/tweety birds, birdy/birdies")},
+    "butterfly": {"synonym": _nouns("lepidopteran/lepidopterans"),
+                  "hyponym": _nouns("monarch/monarchs, swallowtail/swallowtails, moth/moths"),
+                  "informal": _nouns("flutterby/flutterbies, flutter bug/flutter bugs")},
+    "sun": {"synonym": _nouns("sunshine/-, daystar/daystars, sun disc/sun discs"),
+            "informal": _nouns("mr sun/-, sunball/sunballs, big yellow ball/-")},
+    "moon": {"synonym": _nouns("lunar disc/lunar discs"),
+             "hyponym": _nouns("crescent/crescents, half moon/half moons, full moon/full moons, "
+                               "crescent moon/crescent moons"),
+             "informal": _nouns("moonie/moonies")},
+    "cloud": {"synonym": _nouns("rain cloud/rain clouds, cloudlet/cloudlets"),
+              "hyponym": _nouns("cumulus/cumuli, storm cloud/storm clouds, thundercloud/thunderclouds"),
+              "informal": _nouns("puff/puffs, fluffy cloud/fluffy clouds")},
+    "star": {"synonym": _nouns("starlight/starlights"),
+             "hyponym": _nouns("twinkle star/twinkle stars, shooting star/shooting stars, "
+                               "five-pointed star/five-pointed stars"),
+             "informal": _nouns("twinkle/twinkles, starry/starries")},
+    "grass": {"synonym": _nouns("tuft of grass/tufts of grass, patch of grass/patches of grass, "
+                                "clump of grass/clumps of grass, grass tuft/grass tufts"),
+              "hyponym": _nouns("reed/reeds, weed/weeds, tall grass/tall grasses"),
+              "informal": _nouns("bit of grass/bits of grass, grassy bit/grassy bits, tuft/tufts")},
+    "road": {"synonym": _nouns("street/streets, path/paths, lane/lanes, pathway/pathways, track/tracks"),
+             "hyponym": _nouns("highway/highways, avenue/avenues, footpath/footpaths, dirt road/dirt roads, "
+                               "country road/country roads, driveway/driveways"),
+             "informal": _nouns("way/ways")},
+}
+
+# Words for several categories at once: used only when they name exactly the instances meant.
+HYPERNYMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("animal", "animals"): ("horse", "cow", "sheep", "pig", "cat", "dog", "chicken", "duck", "rabbit", "bird",
+                            "butterfly"),
+    ("creature", "creatures"): ("horse", "cow", "sheep", "pig", "cat", "dog", "chicken", "duck", "rabbit", "bird",
+                                "butterfly"),
+    ("farm animal", "farm animals"): ("horse", "cow", "sheep", "pig", "chicken", "duck"),
+    ("pet", "pets"): ("cat", "dog", "rabbit"),
+    ("vehicle", "vehicles"): ("bus", "truck", "car"),
+    ("building", "buildings"): ("house",),
+    ("seat", "seats"): ("bench", "chair"),
+    ("plant", "plants"): ("tree", "grass"),
+    ("insect", "insects"): ("butterfly",),
+    ("poultry", "poultry"): ("chicken", "duck"),
+}
+
+# Attributes and actions that leave the target unchanged (never size or position words).
+_COMMON_ADJ = ("cute", "hand-drawn", "sketched", "cartoon", "funny", "lovely", "nice")
+ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {   # category -> (adjectives, trailing phrases)
+    "house": (("cosy", "wooden", "brick", "pretty"), ("with a chimney", "with a pointed roof", "with windows",
+                                                       "with a door")),
+    "bus": (("yellow", "parked", "red"), ("with many windows", "with round wheels", "full of passengers")),
+    "truck": (("parked", "heavy", "red"), ("with a trailer", "with big wheels", "carrying a load")),
+    "car": (("parked", "shiny", "red", "blue"), ("with round wheels", "with two doors", "driving along")),
+    "bench": (("wooden", "empty", "old"), ("with a backrest", "to sit on")),
+    "chair": (("wooden", "empty", "old"), ("with four legs", "with a backrest")),
+    "tree": (("leafy", "green", "bushy", "shady"), ("with a thick trunk", "with round leaves", "with branches",
+                                                     "full of leaves")),
+    "people": (("walking", "standing", "smiling", "waving", "happy"), ("wearing a hat", "with a smile",
+                                                                       "raising an arm", "in a shirt")),
+    "horse": (("running", "galloping", "brown", "trotting"), ("with a long mane", "with a flowing tail")),
+    "cow": (("spotted", "grazing", "black and white"), ("with horns", "with spots", "chewing grass")),
+    "sheep": (("woolly", "fluffy", "grazing", "white"), ("with curly wool", "eating grass")),
+    "pig": (("pink", "muddy", "chubby"), ("with a curly tail", "with a snout")),
+    "cat": (("sleepy", "sitting", "striped", "playful"), ("with whiskers", "with a long tail", "licking its paw")),
+    "dog": (("running", "barking", "sitting", "playful", "jumping"), ("with a collar", "wagging its tail",
+                                                                      "with floppy ears")),
+    "chicken": (("pecking", "clucking", "fluffy"), ("with a red comb", "looking for seeds")),
+    "duck": (("swimming", "quacking", "waddling", "yellow"), ("with a flat beak", "with webbed feet")),
+    "rabbit": (("hopping", "fluffy", "white"), ("with long ears", "eating a carrot")),
+    "bird": (("flying", "singing", "chirping"), ("with its wings spread", "in flight")),
+    "butterfly": (("fluttering", "colourful", "flying"), ("with patterned wings", "with big wings")),
+    "sun": (("shining", "smiling", "bright", "glowing"), ("with rays", "with a face")),
+    "moon": (("glowing", "pale", "sleepy"), ("in the night sky", "with a face")),
+    "cloud": (("fluffy", "white", "puffy", "drifting"), ("floating by", "in the sky")),
+    "star": (("twinkling", "shining", "bright"), ("in the night sky", "with five points")),
+    "grass": (("green", "wild", "leafy"), ("growing on the ground", "swaying in the wind")),
+    "road": (("winding", "empty", "paved", "grey"), ("through the scene", "leading away")),
+}
+
+_IMPERATIVES = ("select", "pick", "highlight", "find", "show me", "grab", "choose", "mark", "click on", "get",
+                "segment", "outline", "give me", "point to", "take")
+_POLITE = ("please {v} {x}", "{v} {x} please", "could you {v} {x}?", "can you {v} {x}", "i want {x}",
+           "i'd like {x}", "would you {v} {x}", "{v} {x} for me", "Please {v} {x}.")
+_DIGITS = {1: "1", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "9"}
+_ORDINAL_WORDS = {1: ("first", "1st"), 2: ("second", "2nd"), 3: ("third", "3rd"), 4: ("fourth", "4th"),
+                  5: ("fifth", "5th"), 6: ("sixth", "6th")}
+_CORNERS = {("top", "left"): "top left", ("top", "right"): "top right", ("bottom", "left"): "bottom left",
+            ("bottom", "right"): "bottom right"}
+
+POSITION_MARGIN = 12.0       # px on the 768 canvas: every position comparison must clear it
+SIZE_RATIO = 1.25            # a size superlative needs the winner this much larger (area, height) than the next
+NEAR_MAX_GAP = 60.0          # 'next to': box gap of the target to the reference at most this ...
+NEAR_SECOND_MARGIN = 50.0    # ... and every other instance at least this much farther
+EDGE_BAND = 0.03             # 'at the left edge': box within this share of the page of the edge ...
+EDGE_CLEAR = 0.10            # ... and every other instance of the category beyond this share
+
+
+@dataclass(frozen=True)
+class _Inst:
+    index: int
+    category: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2.0
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2.0
+
+    @property
+    def area(self) -> float:
+        return max(1.0, (self.x1 - self.x0) * (self.y1 - self.y0))
+
+    @property
+    def height(self) -> float:
+        return max(1.0, self.y1 - self.y0)
+
+
+@dataclass
+class _Phrase:
+    """A noun phrase without its determiner logic: text, targets and variation types."""
+    text: str
+    targets: tuple[int, ...]
+    types: frozenset[str]
+
+
+class _FreeEmitter:
+    """(expression -> targets, types); identical strings with different targets are all dropped."""
+
+    def __init__(self, held_out: Iterable[str]) -> None:
+        self.held_out = frozenset(held_out)
+        self.items: dict[str, tuple[tuple[int, ...], frozenset[str]]] = {}
+        self.conflicts: set[str] = set()
+
+    def add(self, text: str, targets: Iterable[int], types: Iterable[str]) -> None:
+        types = frozenset(types)
+        if types & self.held_out:
+            return
+        text = " ".join(text.split())
+        t = tuple(sorted(set(int(i) for i in targets)))
+        if text in self.conflicts:
+            return
+        old = self.items.get(text)
+        if old is None:
+            self.items[text] = (t, types)
+        elif old[0] != t:
+            del self.items[text]
+            self.conflicts.add(text)
+
+
+def _pick(rng: np.random.Generator, seq):
+    return seq[int(rng.integers(len(seq)))]
+
+
+def _noun_forms(category: str, number: str, rng: np.random.Generator, single_target: bool
+                ) -> list[tuple[str, frozenset[str]]]:
+    """Names for `category` in 'sg' or 'pl': the benchmark's own plus one drawn from each kind of LEXICON."""
+    own = singular(category) if number == "sg" else plural(category)
+    forms = [(own, frozenset())]
+    for kind, nouns in LEXICON.get(category, {}).items():
+        if category == "people" and kind == "hyponym" and not single_target:
+            continue   # "the 3 women": gender and age are unknown
+        usable = [(sg, pl) for sg, pl in nouns if (sg if number == "sg" else pl) != "-"]
+        if usable:
+            sg, pl = _pick(rng, usable)
+            forms.append((sg if number == "sg" else pl, frozenset({kind})))
+    return forms
+
+
+def _count_phrase(n: int, noun_pl: str, rng: np.random.Generator, cluster_like: bool
+                  ) -> list[tuple[str, frozenset[str]]]:
+    """Ways to say 'all n of these' (n >= 2) with the plural noun."""
+    out = [(f"the {_DIGITS.get(n, str(n))} {noun_pl}", frozenset({"digits"})),
+           (f"all of the {noun_pl}", frozenset({"quantifier"})),
+           (f"each of the {noun_pl}", frozenset({"quantifier"}))]
+    if n == 2:
+        out += [(f"both {noun_pl}", frozenset({"quantifier"})), (f"both of the {noun_pl}", frozenset({"quantifier"})),
+                (f"the pair of {noun_pl}", frozenset({"quantifier"}))]
+    else:
+        out += [(f"every one of the {noun_pl}", frozenset({"quantifier"})),
+                (f"all {_DIGITS.get(n, str(n))} {noun_pl}", frozenset({"digits"}))]
+        if cluster_like:
+            out += [(f"the group of {noun_pl}", frozenset({"quantifier"}))]
+    return out
+
+
+def _clear_order(values: Sequence[float], margin: float, reverse: bool = False) -> list[int] | None:
+    """Ranks of values sorted (ascending, or descending) when adjacent values differ by at least margin."""
+    order = sorted(range(len(values)), key=lambda i: values[i], reverse=reverse)
+    for a, b in zip(order, order[1:]):
+        if abs(values[a] - values[b]) < margin:
+            return None
+    return order
+
+
+def _winner(values: Sequence[float], margin: float = 0.0, ratio: float = 1.0, largest: bool = True) -> int | None:
+    """Index of the clear extreme of values (beats the runner-up by margin and by ratio), else None."""
+    if len(values) < 2:
+        return None
+    order = sorted(range(len(values)), key=lambda i: values[i], reverse=largest)
+    a, b = values[order[0]], values[order[1]]
+    if abs(a - b) < margin:
+        return None
+    if ratio > 1.0 and (max(a, b) < ratio * min(a, b)):
+        return None
+    return order[0]
+
+
+def generate_free_expressions(objects: Sequence, rng: np.random.Generator, canvas_size: float = 750,
+                              no_target_share: float = 0.05, held_out_types: Iterable[str] = (),
+                              with_types: bool = False, max_per_target: int | None = 6):
+    """Free-phrasing referring expressions of a scene: {expression: [positions in `objects`]}.
+
+    Same input as :func:`generate_expressions`. ``held_out_types`` (names from :data:`FREE_TYPES`) drops every
+    expression with one of those kinds of variation. ``max_per_target`` keeps at most that many expressions
+    (drawn at random) per target set, so that a scene gets a few times as many expressions as the template
+    family, not twenty. ``with_types=True`` returns {expression: (targets, types)}. Deterministic for a given rng
+    state.
+    """
+    held = frozenset(held_out_types)
+    unknown = held - set(FREE_TYPES)
+    if unknown:
+        raise ValueError(f"unknown variation types {sorted(unknown)} (expected some of {FREE_TYPES})")
+    s = canvas_size / BASE_CANVAS
+    W = H = float(canvas_size)
+    m = POSITION_MARGIN * s
+    insts = []
+    for i, o in enumerate(objects):
+        c = _field(o, "category")
+        if c in CATEGORIES:
+            x0, y0, x1, y1 = map(float, _field(o, "bbox"))
+            insts.append(_Inst(i, c, x0, y0, x1, y1))
+    by_cat: dict[str, list[_Inst]] = {}
+    for it in insts:
+        by_cat.setdefault(it.category, []).append(it)
+    em = _FreeEmitter(held)
+    # noun phrases for one or more targets, each with determiner-less text and types
+    phrases: list[_Phrase] = []
+
+    for c in CATEGORIES:
+        group = by_cat.get(c)
+        if not group:
+            continue
+        n = len(group)
+        idx = tuple(sorted(it.index for it in group))
+        # -- the whole category
+        if n == 1:
+            for noun, kinds in _noun_forms(c, "sg", rng, True):
+                phrases.append(_Phrase(f"the {noun}", idx, kinds))
+        else:
+            nouns = _noun_forms(c, "pl", rng, False)
+            clustered = c in GROUND_CATEGORIES and len(cluster_objects(
+                [(g.x0, g.y0, g.x1, g.y1) for g in group], CLUSTER_GAP * s)) == 1
+            for noun, kinds in nouns:   # two ways to say "all of them" per name
+                ways = _count_phrase(n, noun, rng, clustered)
+                for j in rng.permutation(len(ways))[:2]:
+                    text, more = ways[int(j)]
+                    phrases.append(_Phrase(text, idx, kinds | more))
+            every, kinds = _pick(rng, _noun_forms(c, "sg", rng, False))
+            phrases.append(_Phrase(f"{_pick(rng, ('every', 'each'))} {every}", idx, kinds | {"quantifier"}))
+            if c == "people":
+                phrases.append(_Phrase(_pick(rng, ("everyone", "everybody", "all the folks", "the whole crowd")),
+                                       idx, frozenset({"quantifier", "informal"})))
+        if n >= 2:
+            phrases += _extremes(c, group, rng, m)
+            phrases += _ordinals(c, group, rng, m)
+        phrases += _corners_edges(c, group, rng, W, H, m)
+        phrases += _position_words(c, group, rng, W, H, m)
+    phrases += _hypernym_phrases(by_cat, rng)
+    phrases += _relations(by_cat, rng, s, m)
+
+    # surface forms: each phrase as is, and sometimes with an attribute or a wrapper (or both)
+    for ph in phrases:
+        em.add(ph.text, ph.targets, ph.types)
+        cats = {it.category for it in insts if it.index in ph.targets}
+        if len(cats) == 1 and rng.random() < 0.5:
+            attr = _with_attribute(ph.text, next(iter(cats)), rng)
+            if attr:
+                em.add(attr, ph.targets, ph.types | {"attribute"})
+        if rng.random() < 0.35:
+            em.add(_wrap(ph.text, rng), ph.targets, ph.types | {"wrapper"})
+
+    items = list(em.items.items())
+    if max_per_target is not None:
+        by_target: dict[tuple[int, ...], list[int]] = {}
+        for j, (_, (t, _)) in enumerate(items):
+            by_target.setdefault(t, []).append(j)
+        keep: set[int] = set()
+        for js in by_target.values():
+            keep.update(js[int(i)] for i in rng.permutation(len(js))[:max_per_target])
+        items = [it for j, it in enumerate(items) if j in keep]
+    out = {k: (list(t), tuple(sorted(ty))) for k, (t, ty) in items}
+    if no_target_share > 0 and out:
+        _free_no_target(out, rng, no_target_share, set(by_cat), held)
+    if with_types:
+        return out
+    return {k: v[0] for k, v in out.items()}
+
+
+def _noun_for(c: str, rng: np.random.Generator, number: str, single: bool) -> tuple[str, frozenset[str]]:
+    return _pick(rng, _noun_forms(c, number, rng, single))
+
+
+def _extremes(c: str, group: list[_Inst], rng: np.random.Generator, m: float) -> list[_Phrase]:
+    """Superlatives of size and position inside one category (the clear winner only), and the k at one end."""
+    out: list[_Phrase] = []
+    n = len(group)
+    sg_noun, kinds = _noun_for(c, rng, "sg", True)
+    comp = n == 2
+
+    def add(values, largest, words, margin=0.0, ratio=1.0):
+        w = _winner(values, margin, ratio, largest)
+        if w is not None:
+            text = _pick(rng, words).format(sg=sg_noun)
+            out.append(_Phrase(text, (group[w].index,), kinds | {"superlative"}))
+
+    cx = [g.cx for g in group]
+    add(cx, False, ("the {sg} furthest to the left", "the {sg} farthest left", "the far-left {sg}",
+                    "the {sg} on the far left", "the {sg} furthest left"), m)
+    add(cx, True, ("the {sg} furthest to the right", "the {sg} farthest right", "the far-right {sg}",
+                   "the {sg} on the far right", "the {sg} furthest right"), m)
+    add([g.y0 for g in group], False, (("the higher {sg}", "the upper {sg}") if comp else
+                                       ("the highest {sg}", "the uppermost {sg}", "the {sg} nearest the top")), m)
+    add([g.y1 for g in group], True, (("the lower {sg}",) if comp else
+                                      ("the lowest {sg}", "the {sg} closest to the bottom")), m)
+    areas = [g.area for g in group]
+    add(areas, True, (("the bigger {sg}", "the larger {sg}") if comp else
+                      ("the biggest {sg}", "the largest {sg}", "the hugest {sg}")), ratio=SIZE_RATIO)
+    add(areas, False, (("the smaller {sg}", "the littler {sg}") if comp else
+                       ("the smallest {sg}", "the tiniest {sg}", "the littlest {sg}")), ratio=SIZE_RATIO)
+    if c in ("tree", "people", "horse", "house"):
+        add([g.height for g in group], True, (("the taller {sg}",) if comp else ("the tallest {sg}",)),
+            ratio=1.15)
+        add([g.height for g in group], False, (("the shorter {sg}",) if comp else ("the shortest {sg}",)),
+            ratio=1.15)
+    # the k leftmost / rightmost (k >= 2) when a clear gap separates them from the rest
+    if n >= 3:
+        pl_noun, pkinds = _noun_for(c, rng, "pl", False)
+        order = sorted(range(n), key=lambda i: cx[i])
+        for k in range(2, min(n, 6)):
+            for side, chosen, gap in (("left", order[:k], cx[order[k]] - cx[order[k - 1]]),
+                                      ("right", order[n - k:], cx[order[n - k]] - cx[order[n - k - 1]])):
+                if gap < m:
+                    continue
+                num = _DIGITS[k] if rng.random() < 0.7 else NUMBER_WORDS.get(k, _DIGITS[k])
+                text = _pick(rng, (f"the {num} {pl_noun} furthest to the {side}",
+                                   f"the {num} {pl_noun} on the far {side}",
+                                   f"the {num} {'leftmost' if side == 'left' else 'rightmost'} {pl_noun}"))
+                types = pkinds | {"superlative"} | ({"digits"} if num.isdigit() else set())
+                out.append(_Phrase(text, tuple(sorted(group[i].index for i in chosen)), frozenset(types)))
+    return out
+
+
+def _ordinals(c: str, group: list[_Inst], rng: np.random.Generator, m: float) -> list[_Phrase]:
+    """'the first X from the left', 'the 2nd X from the right', 'the last X on the right' (clear order only)."""
+    n = len(group)
+    if n > 6:
+        return []
+    order = _clear_order([g.cx for g in group], m)
+    if order is None:
+        return []
+    out = []
+    sg_noun, kinds = _noun_for(c, rng, "sg", True)
+    for rank, i in enumerate(order):
+        from_left, from_right = rank + 1, n - rank
+        options = []
+        for k, side in ((from_left, "left"), (from_right, "right")):
+            if k <= 3:
+                word, digit = _ORDINAL_WORDS[k]
+                options.append((f"the {word} {sg_noun} from the {side}", frozenset({"ordinal"})))
+                options.append((f"the {digit} {sg_noun} from the {side}", frozenset({"ordinal", "digits"})))
+        if from_right == 1:
+            options.append((f"the last {sg_noun} on the right", frozenset({"ordinal"})))
+        if from_left == 1:
+            options.append((f"the last {sg_noun} on the left", frozenset({"ordinal"})))
+        if not options:
+            continue
+        text, types = _pick(rng, options)
+        out.append(_Phrase(text, (group[i].index,), kinds | types))
+    return out
+
+
+def _corners_edges(c: str, group: list[_Inst], rng: np.random.Generator, W: float, H: float, m: float
+                   ) -> list[_Phrase]:
+    """The one instance of a category in a corner of the page, or at one of its edges."""
+    out = []
+    sg_noun, kinds = _noun_for(c, rng, "sg", True)
+    if c != "road":
+        for (v, h), name in _CORNERS.items():
+            def inside(g: _Inst, slack: float) -> bool:
+                okx = g.cx < W / 3 + slack if h == "left" else g.cx > 2 * W / 3 - slack
+                oky = g.cy < H / 3 + slack if v == "top" else g.cy > 2 * H / 3 - slack
+                return okx and oky
+            strict = [g for g in group if inside(g, -m)]
+            loose = [g for g in group if inside(g, m)]
+            if len(strict) == 1 and len(loose) == 1:
+                text = _pick(rng, (f"the {sg_noun} in the {name} corner", f"the {sg_noun} in the {name}",
+                                   f"the {name.replace(' ', '-')} {sg_noun}", f"the {sg_noun} at the {name}"))
+                out.append(_Phrase(text, (strict[0].index,), kinds | {"corner_edge"}))
+    if c in ("road",):
+        return out
+    edges = {"left": lambda g: g.x0 / W, "right": lambda g: (W - g.x1) / W,
+             "top": lambda g: g.y0 / H, "bottom": lambda g: (H - g.y1) / H}
+    for side, dist in edges.items():
+        near = [g for g in group if dist(g) <= EDGE_BAND]
+        others = [g for g in group if g not in near]
+        if len(near) == 1 and all(dist(g) > EDGE_CLEAR for g in others):
+            text = _pick(rng, (f"the {sg_noun} at the {side} edge", f"the {sg_noun} touching the {side} edge",
+                               f"the {sg_noun} at the {side} edge of the page",
+                               f"the {sg_noun} cut off at the {side}"))
+            out.append(_Phrase(text, (near[0].index,), kinds | {"corner_edge"}))
+    return out
+
+
+def _position_words(c: str, group: list[_Inst], rng: np.random.Generator, W: float, H: float, m: float
+                    ) -> list[_Phrase]:
+    """Instances in a region of the page named in other words (left-hand side, centre, upper half, ...)."""
+    out = []
+    regions = {
+        "left": (lambda g: g.cx < W / 3 - m, lambda g: g.cx > W / 3 + m,
+                 ("on the left-hand side", "on the left side", "over on the left", "to the left")),
+        "right": (lambda g: g.cx > 2 * W / 3 + m, lambda g: g.cx < 2 * W / 3 - m,
+                  ("on the right-hand side", "on the right side", "over on the right", "to the right")),
+        "centre": (lambda g: W / 3 + m < g.cx < 2 * W / 3 - m and H / 3 + m < g.cy < 2 * H / 3 - m,
+                   lambda g: not (W / 3 - m < g.cx < 2 * W / 3 + m and H / 3 - m < g.cy < 2 * H / 3 + m),
+                   ("in the centre", "in the center", "in the centre of the page", "right in the middle")),
+        "upper": (lambda g: g.cy < H / 2 - m, lambda g: g.cy > H / 2 + m,
+                  ("in the upper half", "in the top half", "up top", "at the top")),
+        "lower": (lambda g: g.cy > H / 2 + m, lambda g: g.cy < H / 2 - m,
+                  ("in the lower half", "in the bottom half", "down at the bottom", "at the bottom")),
+    }
+    for name, (yes, no, words) in regions.items():
+        inside = [g for g in group if yes(g)]
+        if not inside or not all(yes(g) or no(g) for g in group):
+            continue   # nothing there, or an instance too close to the border to say
+        if len(inside) == len(group) and rng.random() < 0.5:
+            continue   # true of all of them: right, but not every time
+        k = len(inside)
+        noun, kinds = _noun_for(c, rng, "sg" if k == 1 else "pl", k == 1)
+        if k == 1:
+            head = f"the {noun}"
+        else:
+            num = _DIGITS[k] if k in _DIGITS and rng.random() < 0.5 else ""
+            head = f"the {num} {noun}" if num else f"the {noun}"
+            kinds = kinds | ({"digits"} if num else set())
+        out.append(_Phrase(f"{head} {_pick(rng, words)}", tuple(sorted(g.index for g in inside)),
+                           kinds | {"position_words"}))
+    return out
+
+
+def _hypernym_phrases(by_cat: dict[str, list[_Inst]], rng: np.random.Generator) -> list[_Phrase]:
+    """'the animal' (the only animal), 'the 3 vehicles' (all of them): broader words that still name exactly
+    the instances meant."""
+    out = []
+    for (sg, pl), members in HYPERNYMS.items():
+        inst = [it for c in members for it in by_cat.get(c, [])]
+        if not inst:
+            continue
+        idx = tuple(sorted(it.index for it in inst))
+        if len(inst) == 1:
+            out.append(_Phrase(f"the {sg}", idx, frozenset({"hypernym"})))
+        else:
+            text, more = _pick(rng, _count_phrase(len(inst), pl, rng, False) + [(f"the {pl}", frozenset())])
+            out.append(_Phrase(text, idx, frozenset({"hypernym"}) | more))
+    return out
+
+
+def _relations(by_cat: dict[str, list[_Inst]], rng: np.random.Generator, s: float, m: float) -> list[_Phrase]:
+    """Relations in other words (to the left of, above, under, next to) to a reference that is the only instance
+    of its category; the targets are every instance of the category for which the relation holds, emitted only
+    when it clearly holds or clearly fails for each of them."""
+    out = []
+    refs = [g[0] for c, g in by_cat.items() if len(g) == 1 and c not in ("road",)]
+    if not refs:
+        return out
+    for c in GROUND_CATEGORIES + ("cloud", "star", "sun", "moon", "grass"):
+        group = by_cat.get(c)
+        if not group:
+            continue
+        cands = [r for r in refs if r.category != c]
+        if not cands:
+            continue
+        for r in [cands[int(i)] for i in rng.permutation(len(cands))[:2]]:
+            tests = {
+                "left": (lambda g: g.cx < r.x0 - m, lambda g: g.cx > r.x0 + m,
+                         ("to the left of", "left of", "on the left side of")),
+                "right": (lambda g: g.cx > r.x1 + m, lambda g: g.cx < r.x1 - m,
+                          ("to the right of", "right of", "on the right side of")),
+                "above": (lambda g: g.y1 < r.y0 + m and r.x0 - m < g.cx < r.x1 + m,
+                          lambda g: g.cy > r.y0 + m or g.cx < r.x0 - 3 * m or g.cx > r.x1 + 3 * m,
+                          ("above", "over", "up above")),
+                "below": (lambda g: g.y0 > r.y1 - m and r.x0 - m < g.cx < r.x1 + m,
+                          lambda g: g.cy < r.y1 - m or g.cx < r.x0 - 3 * m or g.cx > r.x1 + 3 * m,
+                          ("below", "under", "underneath", "beneath")),
+            }
+            rnoun, rkinds = _noun_for(r.category, rng, "sg", True)
+            for name, (yes, no, words) in tests.items():
+                inside = [g for g in group if yes(g)]
+                if not inside or not all(yes(g) or no(g) for g in group):
+                    continue
+                k = len(inside)
+                noun, kinds = _noun_for(c, rng, "sg" if k == 1 else "pl", k == 1)
+                out.append(_Phrase(f"the {noun} {_pick(rng, words)} the {rnoun}",
+                                   tuple(sorted(g.index for g in inside)), kinds | rkinds | {"relation_words"}))
+            # next to: the nearest instance, clearly
+            gaps = [box_gap((g.x0, g.y0, g.x1, g.y1), (r.x0, r.y0, r.x1, r.y1)) for g in group]
+            best = int(np.argmin(gaps))
+            if gaps[best] <= NEAR_MAX_GAP * s and all(gaps[j] >= gaps[best] + NEAR_SECOND_MARGIN * s
+                                                      for j in range(len(group)) if j != best):
+                noun, kinds = _noun_for(c, rng, "sg", True)
+                word = _pick(rng, ("next to", "beside", "close to", "by", "right next to", "closest to"))
+                out.append(_Phrase(f"the {noun} {word} the {rnoun}", (group[best].index,),
+                                   kinds | rkinds | {"relation_words"}))
+    return out
+
+
+def _with_attribute(text: str, c: str, rng: np.random.Generator) -> str | None:
+    """The phrase with an adjective after its determiner or a trailing phrase (targets unchanged)."""
+    adjs, tails = ATTRIBUTES.get(c, ((), ()))
+    words = text.split(" ", 1)
+    if rng.random() < 0.5 and tails and len(words) == 2 and words[0] == "the" and len(text.split()) <= 3:
+        return f"{text} {_pick(rng, tails)}"
+    adj = _pick(rng, adjs + _COMMON_ADJ)
+    if words[0] == "the" and len(words) == 2:
+        rest = words[1]
+        # keep digits and ordinal/superlative words before the adjective: 'the 2 cute dogs', 'the biggest cute dog'
+        parts = rest.split(" ")
+        k = 0
+        while k < len(parts) - 1 and (parts[k].isdigit() or parts[k] in _KEEP_BEFORE_ADJ):
+            k += 1
+        return " ".join(["the"] + parts[:k] + [adj] + parts[k:])
+    return None
+
+
+_KEEP_BEFORE_ADJ = frozenset(
+    "first second third fourth fifth sixth 1st 2nd 3rd 4th 5th 6th last two three four five six "
+    "biggest largest hugest smallest tiniest littlest highest lowest uppermost tallest shortest bigger larger "
+    "smaller littler higher upper lower taller shorter far-left far-right top-left top-right bottom-left "
+    "bottom-right".split())
+
+
+def _wrap(text: str, rng: np.random.Generator) -> str:
+    """An imperative or polite request around the phrase."""
+    verb = _pick(rng, _IMPERATIVES)
+    if rng.random() < 0.5:
+        out = f"{verb} {text}"
+    else:
+        out = _pick(rng, _POLITE).format(v=verb, x=text)
+    if rng.random() < 0.3:
+        out = out[0].upper() + out[1:]
+    return out
+
+
+def _free_no_target(out: dict, rng: np.random.Generator, share: float, present: set[str], held: frozenset[str]
+                    ) -> None:
+    """Expressions in free words naming categories (or broader words) absent from the scene; targets []."""
+    if "no_target" in held:
+        return
+    expected = share / max(1e-9, 1.0 - share) * len(out)
+    n = int(math.floor(expected)) + int(rng.random() < expected - math.floor(expected))
+    absent = [c for c in CATEGORIES if c not in present]
+    absent_hyper = [(sg, pl) for (sg, pl), members in HYPERNYMS.items() if not set(members) & present]
+    if n <= 0 or not (absent or absent_hyper):
+        return
+    added, tries = 0, 0
+    while added < n and tries < 50 * n:
+        tries += 1
+        if absent_hyper and (not absent or rng.random() < 0.15):
+            sg, pl = _pick(rng, absent_hyper)
+            kinds = frozenset({"hypernym"})
+        else:
+            c = _pick(rng, absent)
+            kind = _pick(rng, ["own"] + sorted(LEXICON.get(c, {})))
+            sg, pl = (singular(c), plural(c)) if kind == "own" else _pick(rng, LEXICON[c][kind])
+            kinds = frozenset() if kind == "own" else frozenset({kind})
+        form = int(rng.integers(5))
+        if "-" in ((sg,) if form in (0, 2) else (pl,)):
+            continue   # this name has no such form ('cattle' has no singular)
+        text = [f"the {sg}", f"the {pl}", f"every {sg}", f"the {int(rng.integers(2, 6))} {pl}",
+                f"all of the {pl}"][form]
+        types = kinds | {"no_target"} | ({"digits"} if form == 3 else set()) | \
+            ({"quantifier"} if form in (2, 4) else set())
+        if rng.random() < 0.3:
+            text = _wrap(text, rng)
+            types |= {"wrapper"}
+        if types & held or text in out:
+            continue
+        out[text] = ([], tuple(sorted(types)))
         added += 1
