@@ -3,9 +3,9 @@
 Every writer is atomic (see sketchedit.atomic) and raises ExportError with a message meant
 for the user. No Qt widgets here; the CLI uses the same functions as the app.
 
-Writers take an optional ``progress(fraction)`` callback, called between layers; it may raise
-ExportCancelled to stop (the temporary file goes, the old file stays). ``snapshot_of`` copies a
-document so that a background thread can export it while the user keeps editing.
+Writers take an optional ``progress(fraction)`` callback, called between layers; it may raise (e.g.
+sketchedit.jobs.Cancelled) to stop: the temporary file goes, the old file stays. ``snapshot_of``
+copies a document so that a background thread can export it while the user keeps editing.
 """
 from __future__ import annotations
 
@@ -37,15 +37,8 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 # Douglas-Peucker tolerance (pixels) for traced ink outlines: visually lossless on line art.
 SVG_SIMPLIFY_TOLERANCE = 0.6
-# progress(fraction in 0..1); may raise ExportCancelled.
+# progress(fraction in 0..1); may raise to stop the export.
 Progress = Callable[[float], None]
-
-
-class ExportCancelled(ExportError):
-    """The user stopped an export; nothing was written and any old file is unchanged."""
-
-    def __init__(self, message: str = "Export cancelled; nothing was written"):
-        super().__init__(message)
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -111,7 +104,7 @@ def check_export_path(path: str | os.PathLike, kind: str | None = None) -> str:
 def export_document(doc: SketchDocument | DocumentSnapshot, path: str | os.PathLike, kind: str | None = None,
                     progress: Progress | None = None) -> str:
     """Write ``doc`` to ``path`` in the format ``kind`` (guessed from the name when None).
-    Returns the path written. Raises ExportError (ExportCancelled when ``progress`` cancels)."""
+    Returns the path written. Raises ExportError, or whatever ``progress`` raises to stop."""
     path = os.fspath(path)
     kind = check_export_path(path, kind)
     writers = {"png": save_flat_png, "layers-zip": save_layered_zip, "layers-folder": save_layered_folder,

@@ -1,7 +1,6 @@
 """The SketchEdit main window: canvas, query bar, layers panel, menus, autosave."""
 from __future__ import annotations
 
-import json
 import os
 import time
 import traceback
@@ -34,10 +33,12 @@ from grmnet.errors import GRMNetError
 from sketchedit.atomic import ExportError
 from sketchedit.canvas import SketchCanvas
 from sketchedit.document import SketchDocument
-from sketchedit.export import FORMATS, export_document, is_openable, open_document
+from sketchedit.export import FORMATS, check_export_path, export_document, is_openable, open_document, snapshot_of
+from sketchedit.jobs import BackgroundJob, Cancelled, run_with_progress
 from sketchedit.layers_panel import LayersPanel
 from sketchedit.ora import save_ora
 from sketchedit.preferences import Preferences, PreferencesDialog
+from sketchedit.recovery import CrashedSession, RecoverySession, crashed_sessions
 from sketchedit.query_bar import QueryBar, words_of
 from sketchedit.worker import ModelClient, load_engine
 
@@ -67,7 +68,13 @@ class MainWindow(QMainWindow):
         self.doc: SketchDocument | None = None
         self.last_message = ""
         self._query_revision = -1
-        self._changed_since_autosave = False
+        self.recovery = RecoverySession(self.recovery_dir)
+        self._edits = 0  # document changes so far; autosave remembers up to which one it saved
+        self._autosaved_edits = 0
+        self._first_unsaved_edit: float | None = None
+        self._autosave_job: BackgroundJob | None = None
+        self._autosave_job_edits = 0
+        self._long_job_running = False
 
         self.undo_group = QUndoGroup(self)
         self.canvas = SketchCanvas(self)
@@ -110,9 +117,12 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.message.connect(self.show_status)
 
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.timeout.connect(self.autosave_now)
-        self.autosave_timer.start(self.prefs.autosave_seconds * 1000)
+        self.autosave_timer = QTimer(self)  # debounced: restarted by every change, see _note_edit
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.timeout.connect(self._autosave_in_background)
+        self._autosave_poll = QTimer(self)
+        self._autosave_poll.setInterval(50)
+        self._autosave_poll.timeout.connect(self._finish_autosave)
 
         self.setAcceptDrops(True)  # drop an image or .ora on the window to open it
         self.resize(1200, 800)
@@ -229,7 +239,11 @@ class MainWindow(QMainWindow):
         doc.state_changed.connect(self._update_title)
         self.canvas.set_document(doc)
         self.layers_panel.set_document(doc)
-        self._changed_since_autosave = False
+        if old is not None:
+            self.discard_recovery()  # the old sketch was saved or deliberately discarded
+        self._edits = self._autosaved_edits = 0
+        self._first_unsaved_edit = None
+        self.autosave_timer.stop()
         self._update_title()
         if old is not None:
             old.deleteLater()
@@ -240,7 +254,7 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.doc.is_dirty)
 
     def _on_doc_changed(self) -> None:
-        self._changed_since_autosave = True
+        self._note_edit()
         # An edit makes a running query's answer stale: it would lift the wrong pixels.
         if self.client.busy and self.doc.revision != self._query_revision:
             self.client.cancel()
@@ -281,6 +295,9 @@ class MainWindow(QMainWindow):
         except MemoryError:
             self.show_error("Cannot open", f"{os.path.basename(path)} is too large to fit in memory")
             return False
+        except Exception as exc:  # noqa: BLE001 - a file the readers did not foresee must not end the app
+            self.show_error("Cannot open", f"{os.path.basename(path)} cannot be opened: {exc.__class__.__name__}: {exc}")
+            return False
         self.set_document(doc)
         self.settings.setValue("paths/last_dir", os.path.dirname(os.path.abspath(path)))
         self.show_status(doc.notice or f"Opened {os.path.basename(path)} ({doc.width}x{doc.height})")
@@ -304,16 +321,32 @@ class MainWindow(QMainWindow):
             path += ".ora"
         return self.save_to(path)
 
-    def save_to(self, path: str) -> bool:
+    def _run_long(self, label: str, work):
+        """``work(progress)`` off the UI thread behind a cancellable progress dialog (the event loop
+        keeps turning); returns its result or raises its error."""
+        self._long_job_running = True
         try:
-            save_ora(self.doc, path)
-        except OSError as exc:
-            self.show_error("Cannot save", f"{exc} — your sketch is still open and unchanged; try another folder.")
+            return run_with_progress(self, label, work)
+        finally:
+            self._long_job_running = False
+
+    def save_to(self, path: str) -> bool:
+        doc, snapshot, index = self.doc, snapshot_of(self.doc), self.doc.undo_stack.index()
+        try:
+            self._run_long(f"Saving {os.path.basename(path)}…", lambda progress: save_ora(snapshot, path, progress))
+        except Cancelled:
+            self.show_status("Save cancelled; nothing was written")
             return False
-        self.doc.path = path
-        self.doc.undo_stack.setClean()
+        except (OSError, MemoryError) as exc:
+            reason = exc if isinstance(exc, OSError) else "not enough memory"
+            self.show_error("Cannot save", f"{reason} — your sketch is still open and unchanged; try another folder.")
+            return False
+        doc.path = path
+        if doc.undo_stack.index() == index:  # a change that landed while saving is not in the file
+            doc.undo_stack.setClean()
         self._update_title()
         self.show_status(f"Saved {path}")
+        self.autosave_timer.start(0)  # a saved sketch needs no recovery file
         return True
 
     def export_dialog(self) -> None:
@@ -328,13 +361,23 @@ class MainWindow(QMainWindow):
             self.export_to(path, kind)
 
     def export_to(self, path: str, kind: str | None = None) -> bool:
+        """Export in the background (progress, Cancel); the path is checked before any work."""
         try:
-            written = export_document(self.doc, path, kind)
+            kind = check_export_path(path, kind)
+            snapshot = snapshot_of(self.doc)
+            written = self._run_long(f"Exporting {os.path.basename(path)}…",
+                                     lambda progress: export_document(snapshot, path, kind, progress))
+        except Cancelled:
+            self.show_status("Export cancelled; nothing was written")
+            return False
         except ExportError as exc:
             self.show_error("Export failed", f"{exc} — nothing was lost; the sketch is still open.")
             return False
         except OSError as exc:
             self.show_error("Export failed", f"Could not write {path}: {exc}")
+            return False
+        except MemoryError:
+            self.show_error("Export failed", f"Not enough memory to export {path}; the sketch is still open.")
             return False
         self.show_status(f"Exported {written}")
         return True
@@ -441,76 +484,128 @@ class MainWindow(QMainWindow):
             reload_model = (new.weights, new.device) != (self.prefs.weights, self.prefs.device)
             self.prefs = new
             new.save(self.settings)
-            self.autosave_timer.start(new.autosave_seconds * 1000)
             if reload_model:
                 self.load_model()
 
     # ------------------------------------------------------------ autosave
     @property
     def recovery_path(self) -> str:
-        return os.path.join(self.recovery_dir, "autosave.ora")
+        """This window's autosave (a folder per window and process: see sketchedit.recovery)."""
+        return self.recovery.document_path
+
+    def _note_edit(self) -> None:
+        """Debounced autosave: a few seconds after the last change, and at the latest twice that after
+        the first unsaved one, so steady editing is saved too (kill -9 loses about 5 s at most)."""
+        self._edits += 1
+        now = time.monotonic()
+        if self._first_unsaved_edit is None:
+            self._first_unsaved_edit = now
+        quiet = self.prefs.autosave_seconds
+        due = min(now + quiet, self._first_unsaved_edit + 2 * quiet)
+        self.autosave_timer.start(max(0, int((due - now) * 1000)))
+
+    @property
+    def _has_unsaved_edits(self) -> bool:
+        return self._edits != self._autosaved_edits
+
+    def _recovery_info(self) -> dict:
+        stack = self.doc.undo_stack
+        return {"path": self.doc.path, "undo_steps": [stack.text(i) for i in range(stack.index())]}
+
+    def _autosave_in_background(self) -> None:
+        """Snapshot the document here (fast), write it in a thread (slow), one write at a time."""
+        if self.doc is None or self._autosave_job is not None:
+            return  # _finish_autosave starts the next one
+        if not self.doc.is_dirty:
+            self.discard_recovery()  # saved, or undone back to the file: nothing to recover
+            return
+        if not self._has_unsaved_edits:
+            return
+        snapshot, info, session = snapshot_of(self.doc), self._recovery_info(), self.recovery
+        self._autosave_job_edits, self._first_unsaved_edit = self._edits, None
+        self._autosave_job = BackgroundJob(lambda _progress: session.write(snapshot, info), "sketchedit-autosave")
+        self._autosave_job.start()
+        self._autosave_poll.start()
+
+    def _finish_autosave(self) -> None:
+        job = self._autosave_job
+        if job is None or not job.done:
+            return
+        self._autosave_poll.stop()
+        self._autosave_job = None
+        if job.error is not None:
+            self.show_status(f"Autosave failed: {job.error}")
+            return
+        self._autosaved_edits = max(self._autosaved_edits, self._autosave_job_edits)
+        if (self._has_unsaved_edits or not self.doc.is_dirty) and not self.autosave_timer.isActive():
+            self.autosave_timer.start(0)  # changes (or a save) that came while it wrote
+
+    def _wait_for_autosave(self) -> None:
+        if self._autosave_job is not None:
+            self._autosave_job.wait()
+            self._finish_autosave()
 
     def autosave_now(self) -> bool:
-        """Write the recovery file if anything changed since the last one (atomic)."""
-        if self.doc is None or not self._changed_since_autosave:
+        """Write the recovery file now, in this thread, if anything changed since the last one."""
+        self._wait_for_autosave()
+        if self.doc is None or not self._has_unsaved_edits:
             return False
         if not self.doc.is_dirty:
             self.discard_recovery()
             return False
         try:
-            os.makedirs(self.recovery_dir, exist_ok=True)
-            save_ora(self.doc, self.recovery_path)
-            with open(self.recovery_path + ".json", "w", encoding="utf-8") as fh:
-                json.dump({"path": self.doc.path, "time": time.time()}, fh)
+            self.recovery.write(self.doc, self._recovery_info())
         except OSError as exc:
             self.show_status(f"Autosave failed: {exc}")
             return False
-        self._changed_since_autosave = False
+        self._autosaved_edits, self._first_unsaved_edit = self._edits, None
+        self.autosave_timer.stop()
         return True
 
     def discard_recovery(self) -> None:
-        for path in (self.recovery_path, self.recovery_path + ".json"):
-            try:
-                os.remove(path)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                pass
+        """Remove this window's recovery files (never another window's)."""
+        self._wait_for_autosave()
+        self.recovery.discard()
+        self._autosaved_edits = self._edits
 
     def offer_recovery(self) -> bool:
-        """After a crash: offer the autosaved sketch. True when it was restored."""
-        if not os.path.exists(self.recovery_path):
-            return False
-        info = {}
+        """After a crash: offer the autosaved sketches no running window owns, newest first.
+        True when one was restored."""
+        sessions = crashed_sessions(self.recovery_dir)
         try:
-            with open(self.recovery_path + ".json", encoding="utf-8") as fh:
-                info = json.load(fh)
-        except (OSError, ValueError):
-            pass
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.get("time", os.path.getmtime(self.recovery_path))))
+            return any(self._offer(session) for session in sessions)
+        finally:
+            for session in sessions:
+                session.release()
+
+    def _offer(self, session: CrashedSession) -> bool:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(session.saved_at))
+        name = os.path.basename(session.source_path) if session.source_path else "an untitled sketch"
         answer = QMessageBox.question(
-            self, APP_NAME, f"SketchEdit did not close properly. Recover the sketch autosaved at {when}?",
+            self, APP_NAME, f"SketchEdit did not close properly. Recover {name}, autosaved at {when}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         if answer != QMessageBox.StandardButton.Yes:
-            self.discard_recovery()
+            session.discard()
             return False
         try:
-            doc = open_document(self.recovery_path)
-        except GRMNetError as exc:
-            self.show_error("Recovery failed", str(exc))
+            doc = open_document(session.document_path)
+        except GRMNetError as exc:  # keep the files: they may still be rescued by hand
+            self.show_error("Recovery failed", f"{exc} (the files stay in {session.folder})")
             return False
-        original = info.get("path")
-        doc.path = original if original and original.lower().endswith(".ora") else None
+        doc.path = session.source_path  # Save asks where when it is not an .ora
         self.set_document(doc)
         # Mark it unsaved: the recovered work is not in any file the user chose yet.
         doc.undo_stack.resetClean()
         self._update_title()
+        self._edits += 1
+        if self.autosave_now():  # now it is this window's to keep; only then the dead one's copy goes
+            session.discard()
         self.show_status("Recovered the autosaved sketch; save it to keep it")
         return True
 
     def report_crash(self, exc_type, exc, tb) -> None:
         """Unexpected exception in a slot: save what we have, tell the user, keep running."""
-        self._changed_since_autosave = True
+        self._edits += 1  # write even if the last autosave looks current: the state may be odd now
         saved = self.autosave_now()
         details = "".join(traceback.format_exception(exc_type, exc, tb))
         box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME,
@@ -536,8 +631,12 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
+        if self._long_job_running:
+            self.show_status("Wait for the export or save to finish, or cancel it")
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
+        self.discard_recovery()
         self.autosave_timer.stop()
         self.client.shutdown()
-        self.discard_recovery()
         event.accept()

@@ -422,7 +422,9 @@ def test_autosave_and_crash_recovery(qtbot, tmp_path, dialogs, sketch_path):
     assert window.autosave_now()
     assert not window.autosave_now(), "nothing new to save"
     recovery = window.recovery_path
-    # Simulate a crash: a new window finds the recovery file and offers it.
+    # Simulate a crash: the first window lets go of its lock as a dead process would (a live
+    # window's recovery is never offered); a new window finds the recovery file and offers it.
+    window.recovery.abandon()
     dialogs["answers"].append(QMessageBox.StandardButton.Yes)
     second = make_window(qtbot, tmp_path)
     assert second.offer_recovery()
