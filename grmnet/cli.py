@@ -168,6 +168,20 @@ def _bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: __import__("grmnet.commands", fromlist=["run_bench"]).run_bench(a))
 
 
+def _distill_language(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("distill-language", help="give trained BiLSTM weights the pretrained open-vocabulary "
+                                                "text encoder (no images needed)")
+    p.add_argument("--teacher", default=None, help="BiLSTM GRM-Net weights (default: the shipped ones)")
+    p.add_argument("--out", required=True, help="folder for the new weights")
+    p.add_argument("--scenes", type=int, default=600, help="train-split scenes whose templates are used")
+    p.add_argument("--rewrites", type=int, default=4, help="meaning-preserving rewrites per template")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--held-out", type=float, default=0.1, help="share of templates kept out (reported)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start-key", type=int, default=900001, help="first train scene key (never val/test)")
+    p.set_defaults(func=lambda a: __import__("grmnet.distill", fromlist=["run_distill"]).run_distill(a))
+
+
 def _tune(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tune", help="choose the inference settings of weights on the validation split "
                                     "(writes inference.json beside them)")
@@ -182,7 +196,7 @@ def _tune(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="grmnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_synth, _data_stats, _train, _train_baseline, _evaluate, _predict, _bench, _tune):
+    for add in (_synth, _data_stats, _train, _train_baseline, _evaluate, _predict, _bench, _tune, _distill_language):
         add(sub)
     return parser
 

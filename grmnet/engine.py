@@ -78,7 +78,7 @@ class SketchEngine:
         return self.vocab.known_words
 
     def unknown_words(self, expression: str) -> list[str]:
-        return [w for w in self.tokenize(expression) if w not in self.vocab.index]
+        return [w for w in self.tokenize(expression) if not self.vocab.knows(w)]
 
     def check_expression(self, expression: str) -> list[str]:
         """Raise ExpressionError for an expression without words or without any known word; return the

