@@ -271,7 +271,8 @@ def test_real_vocab_matches_embedded():
 
 # ------------------------------------------------------------------------------------------- free family
 from grmnet.data.expressions import (  # noqa: E402
-    ATTRIBUTES, DEFAULT_HELD_OUT_TYPES, FAMILIES, FREE_TYPES, HYPERNYMS, LEXICON, generate_free_expressions,
+    ATTRIBUTES, DEFAULT_HELD_OUT_TYPES, FAMILIES, FREE_TYPES, HYPERNYMS, LEXICON, LEXICON_NOUNS,
+    generate_free_expressions,
 )
 
 
@@ -477,3 +478,9 @@ def test_lexicon_words_name_one_category_each():
             assert owner.get(w, members[0]) in members, (w, owner.get(w))
     assert set(LEXICON) == set(CATEGORIES) and set(ATTRIBUTES) == set(CATEGORIES)
     assert all(len(k) >= 2 for k in LEXICON.values())
+
+
+def test_lexicon_nouns_index():
+    assert LEXICON_NOUNS["kitties"] == ("cat", "pl") and LEXICON_NOUNS["kitty"] == ("cat", "sg")
+    assert LEXICON_NOUNS["fowl"] == ("chicken", "both") and LEXICON_NOUNS["cattle"] == ("cow", "pl")
+    assert LEXICON_NOUNS["tufts of grass"] == ("grass", "pl") and "-" not in LEXICON_NOUNS

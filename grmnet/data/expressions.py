@@ -698,6 +698,20 @@ LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
              "informal": _nouns("way/ways")},
 }
 
+def _lexicon_nouns() -> dict[str, tuple[str, str]]:
+    """Every other name of LEXICON -> (category, "sg" | "pl" | "both")."""
+    out: dict[str, tuple[str, str]] = {}
+    for c, kinds in LEXICON.items():
+        for nouns in kinds.values():
+            for sg, pl in nouns:
+                for word, number in ((sg, "sg"), (pl, "pl")):
+                    if word == "-":
+                        continue
+                    old = out.get(word)
+                    out[word] = (c, "both" if old is not None and old[1] != number else number)
+    return out
+
+
 # Words for several categories at once: used only when they name exactly the instances meant.
 HYPERNYMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("animal", "animals"): ("horse", "cow", "sheep", "pig", "cat", "dog", "chicken", "duck", "rabbit", "bird",
@@ -713,6 +727,10 @@ HYPERNYMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("insect", "insects"): ("butterfly",),
     ("poultry", "poultry"): ("chicken", "duck"),
 }
+
+# word (or multi-word name) -> (category, "sg" | "pl" | "both"): for readers of free phrasing, e.g. a stated-count
+# rule that should know that "kitties" is plural and "fowl" either
+LEXICON_NOUNS: dict[str, tuple[str, str]] = _lexicon_nouns()
 
 # Attributes and actions that leave the target unchanged (never size or position words).
 _COMMON_ADJ = ("cute", "hand-drawn", "sketched", "cartoon", "funny", "lovely", "nice")
