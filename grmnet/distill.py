@@ -104,7 +104,7 @@ def fit_head(encoder: PretrainedLanguageEncoder, emb: torch.Tensor, mask: torch.
             opt.step()
             sched.step()
             step += 1
-        if epoch % max(1, epochs // 10) == 0 or epoch == epochs - 1:
+        if epoch % max(1, epochs // 5) == 0 or epoch == epochs - 1:
             log(f"epoch {epoch + 1}/{epochs}: train loss {loss.item():.4f} {agreement(head, emb, mask, target, val)}")
     head.eval()
     return agreement(head, emb, mask, target, val)
@@ -135,7 +135,14 @@ def run_distill(args) -> int:
     if cfg.language_model != "bilstm":
         from grmnet.errors import GRMNetError
         raise GRMNetError(f"{weights}: the teacher must use the BiLSTM language model")
-    templates = template_expressions(args.scenes, args.seed, args.start_key)
+    out = Path(args.out)
+    cache = out / f"templates_{args.scenes}_{args.seed}_{args.start_key}.json"   # composing scenes is the slow part
+    if cache.is_file():
+        templates = json.loads(cache.read_text())
+    else:
+        templates = template_expressions(args.scenes, args.seed, args.start_key)
+        out.mkdir(parents=True, exist_ok=True)
+        dump_json(cache, templates)
     log(f"{len(templates)} distinct template expressions from {args.scenes} train scenes")
     texts, owner = training_pairs(templates, args.rewrites, args.seed)
     owner_t = torch.tensor(owner)
@@ -155,7 +162,6 @@ def run_distill(args) -> int:
     state = {k: v for k, v in teacher.state_dict().items() if not k.startswith("language.")}
     state.update({f"language.{k}": v for k, v in student_lang.state_dict().items()})
     student.load_state_dict(state, strict=True)
-    out = Path(args.out)
     save_model(student, scfg, wordpieces, out, metadata={"distilled_from": str(weights)})
     teacher_inference = weights.parent / INFERENCE_NAME
     if teacher_inference.is_file():

@@ -117,23 +117,25 @@ class WordPieceVocabulary:
 
 
 class SentenceHead(nn.Module):
-    """Contextual token embeddings -> the sentence feature the fusion takes: a few learned queries attend over
-    the tokens (several queries keep who-is-where apart: "the cat left of the dog" vs "the dog left of the
-    cat"), then an MLP ending in ReLU like the BiLSTM encoder's projection.
+    """Contextual token embeddings -> the sentence feature the fusion takes: the tokens are projected to a
+    narrower width, a few learned queries attend over them (several queries keep who-is-where apart: "the cat
+    left of the dog" vs "the dog left of the cat"), then an MLP ends in ReLU like the BiLSTM's projection.
 
     tokens [B, T, in_dim], mask [B, T] bool -> [B, out_dim]
     """
 
-    def __init__(self, in_dim: int, out_dim: int, queries: int = 4, heads: int = 4):
+    def __init__(self, in_dim: int, out_dim: int, queries: int = 4, heads: int = 4, width: int = 128):
         super().__init__()
-        self.queries = nn.Parameter(torch.randn(queries, in_dim) * 0.02)
-        self.attend = nn.MultiheadAttention(in_dim, heads, batch_first=True)
-        self.project = nn.Sequential(nn.Linear(queries * in_dim, 2 * out_dim), nn.ReLU(inplace=True),
+        self.reduce = nn.Linear(in_dim, width)
+        self.queries = nn.Parameter(torch.randn(queries, width) * 0.02)
+        self.attend = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.project = nn.Sequential(nn.Linear(queries * width, 2 * out_dim), nn.ReLU(inplace=True),
                                      nn.Linear(2 * out_dim, out_dim), nn.ReLU(inplace=True))
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        keys = self.reduce(tokens)
         q = self.queries[None].expand(tokens.shape[0], -1, -1)
-        pooled, _ = self.attend(q, tokens, tokens, key_padding_mask=~mask, need_weights=False)
+        pooled, _ = self.attend(q, keys, keys, key_padding_mask=~mask, need_weights=False)
         return self.project(pooled.flatten(1))
 
 
