@@ -622,8 +622,8 @@ LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "car": {"synonym": _nouns("automobile/automobiles, motorcar/motorcars, auto/autos"),
             "hyponym": _nouns("sedan/sedans, hatchback/hatchbacks, taxi/taxis, cab/cabs, jeep/jeeps, "
                               "racing car/racing cars, convertible/convertibles"),
-            "informal": _nouns("ride/rides, motor/motors")},
-    "bench": {"synonym": _nouns("park bench/park benches, settle/settles"),
+            "informal": _nouns("motor/motors, wheels/-")},
+    "bench": {"synonym": _nouns("park bench/park benches, picnic bench/picnic benches"),
               "hyponym": _nouns("garden bench/garden benches, wooden bench/wooden benches")},
     "chair": {"synonym": _nouns("stool/stools"),
               "hyponym": _nouns("armchair/armchairs, rocking chair/rocking chairs, deckchair/deckchairs, "
@@ -644,7 +644,7 @@ LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
               "informal": _nouns("pony/ponies, horsey/horsies, nag/nags")},
     "cow": {"synonym": _nouns("-/cattle, bovine/bovines, cattle beast/-"),
             "hyponym": _nouns("bull/bulls, calf/calves, heifer/heifers, ox/oxen, dairy cow/dairy cows"),
-            "informal": _nouns("moo cow/moo cows, moo-moo/moo-moos")},
+            "informal": _nouns("moo cow/moo cows, moo-cow/moo-cows")},
     "sheep": {"synonym": _nouns("ovine/ovines"),
               "hyponym": _nouns("lamb/lambs, ewe/ewes, ram/rams"),
               "informal": _nouns("baa lamb/baa lambs, woolly/woollies")},
@@ -661,14 +661,14 @@ LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "chicken": {"synonym": _nouns("fowl/fowl, chicky/chickies"),
                 "hyponym": _nouns("hen/hens, rooster/roosters, chick/chicks, cockerel/cockerels, "
                                   "pullet/pullets"),
-                "informal": _nouns("chook/chooks, chickie/chickies, cluck/clucks")},
+                "informal": _nouns("chook/chooks, chickie/chickies")},
     "duck": {"synonym": _nouns("waterfowl/waterfowl, mallard/mallards"),
              "hyponym": _nouns("duckling/ducklings, drake/drakes"),
              "informal": _nouns("ducky/duckies, quacker/quackers")},
     "rabbit": {"synonym": _nouns("hare/hares, cottontail/cottontails"),
                "hyponym": _nouns("baby rabbit/baby rabbits, kit rabbit/kit rabbits"),
                "informal": _nouns("bunny/bunnies, bunny rabbit/bunny rabbits, wabbit/wabbits")},
-    "bird": {"synonym": _nouns("songbird/songbirds, flier/fliers"),
+    "bird": {"synonym": _nouns("songbird/songbirds, feathered friend/feathered friends"),
              "hyponym": _nouns("sparrow/sparrows, robin/robins, crow/crows, pigeon/pigeons, swallow/swallows, "
                                "seagull/seagulls, finch/finches, blackbird/blackbirds"),
              "informal": _nouns("birdie/birdies, tweety bird/tweety birds, birdy/birdies")},
@@ -677,17 +677,17 @@ LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
                   "informal": _nouns("flutterby/flutterbies, flutter bug/flutter bugs")},
     "sun": {"synonym": _nouns("sunshine/-, daystar/daystars, sun disc/sun discs"),
             "informal": _nouns("mr sun/-, sunball/sunballs, big yellow ball/-")},
-    "moon": {"synonym": _nouns("lunar disc/lunar discs"),
+    "moon": {"synonym": _nouns("moonlight/-, lunar disc/lunar discs"),
              "hyponym": _nouns("crescent/crescents, half moon/half moons, full moon/full moons, "
                                "crescent moon/crescent moons"),
              "informal": _nouns("moonie/moonies")},
     "cloud": {"synonym": _nouns("rain cloud/rain clouds, cloudlet/cloudlets"),
               "hyponym": _nouns("cumulus/cumuli, storm cloud/storm clouds, thundercloud/thunderclouds"),
               "informal": _nouns("puff/puffs, fluffy cloud/fluffy clouds")},
-    "star": {"synonym": _nouns("starlight/starlights"),
+    "star": {"synonym": _nouns("celestial star/celestial stars"),
              "hyponym": _nouns("twinkle star/twinkle stars, shooting star/shooting stars, "
                                "five-pointed star/five-pointed stars"),
-             "informal": _nouns("twinkle/twinkles, starry/starries")},
+             "informal": _nouns("twinkly star/twinkly stars, star shape/star shapes")},
     "grass": {"synonym": _nouns("tuft of grass/tufts of grass, patch of grass/patches of grass, "
                                 "clump of grass/clumps of grass, grass tuft/grass tufts"),
               "hyponym": _nouns("reed/reeds, weed/weeds, tall grass/tall grasses"),
@@ -695,7 +695,7 @@ LEXICON: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "road": {"synonym": _nouns("street/streets, path/paths, lane/lanes, pathway/pathways, track/tracks"),
              "hyponym": _nouns("highway/highways, avenue/avenues, footpath/footpaths, dirt road/dirt roads, "
                                "country road/country roads, driveway/driveways"),
-             "informal": _nouns("way/ways")},
+             "informal": _nouns("roadway/roadways")},
 }
 
 def _lexicon_nouns() -> dict[str, tuple[str, str]]:
