@@ -1,0 +1,629 @@
+"""Ink partition: every ink pixel of a sketch belongs to at most one object.
+
+A referring head returns coarse 28x28 masks per object; "mask ∩ ink" lets two objects whose strokes touch or
+whose regions overlap share pixels, and leaves thin parts outside the coarse mask behind. This module decides
+ownership from the strokes themselves (pure numpy / OpenCV; no torch in the core):
+
+1. ``suppress_duplicates``: detections of one object (NMS leftovers, the same object found under two
+   categories) give way to the best-scored one.
+2. ``pixel_claims``: each ink pixel is claimed by the objects whose mask probability, grown by a few pixels
+   (outlines lie ON the silhouette border), is high there; among near-equal claims the object in front
+   (``depth_order``: sky behind ground, lower on the page = nearer, as sketchers draw scenes) owns the pixel.
+3. ``partition_ink``: a connected stroke that lies mostly in one object joins it whole (thin parts outside the
+   coarse mask included); a stroke shared by several objects is cut at its junctions (``stroke_pieces``:
+   skeleton + junction points) and each piece goes to the object that claims most of it; pieces nobody claims
+   join an owned neighbour piece when they lie inside that object's box (a tail tip), else stay unclaimed
+   (the base "Sketch" layer).
+
+``assign_to_partition`` maps a referring result onto the partition (same object = same layer across queries);
+``detect_all`` finds every object of a sketch with the referring model (torch is imported lazily there).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+__all__ = ["Detection", "PartitionConfig", "InkPartition", "paste_mask", "depth_order", "pixel_claims",
+           "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "partition_ink", "spread_to_soft_ink"]
+
+# Drawing order of a scene sketch, back to front: sky objects first (sun behind clouds), the road flat on the
+# ground, everything else standing on the ground (ordered by where it stands: lower on the page = nearer).
+BACKDROP_RANK = {"sun": 0, "moon": 0, "star": 1, "cloud": 2, "road": 3}
+GROUND_RANK = 4
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """One object found on a sketch, before the partition makes objects disjoint.
+
+    prob   float32 [h, w]: mask probability over a window of the image whose top-left pixel is `origin` (x, y);
+           the window may be the whole image (origin (0, 0)) or the box's crop (see `paste_mask`)
+    box    (x0, y0, x1, y1) in image pixels
+    """
+    category: str
+    score: float
+    box: tuple[float, float, float, float]
+    prob: np.ndarray
+    origin: tuple[int, int] = (0, 0)
+
+    def window(self, shape: tuple[int, int]) -> tuple[slice, slice, slice, slice]:
+        """(image rows, image cols, prob rows, prob cols) of the part of `prob` inside an image of `shape`."""
+        h, w = self.prob.shape
+        x, y = self.origin
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, shape[1]), min(y + h, shape[0])
+        x1, y1 = max(x1, x0), max(y1, y0)
+        return slice(y0, y1), slice(x0, x1), slice(y0 - y, y1 - y), slice(x0 - x, x1 - x)
+
+    def full_prob(self, shape: tuple[int, int]) -> np.ndarray:
+        """float32 [H, W]: the probability pasted into an image of `shape`."""
+        out = np.zeros(shape, np.float32)
+        iy, ix, py, px = self.window(shape)
+        out[iy, ix] = self.prob[py, px]
+        return out
+
+
+@dataclass(frozen=True)
+class PartitionConfig:
+    """Thresholds of the partition; pixel sizes are at 750 px (scaled with the image's long side)."""
+    mask_threshold: float = 0.4      # a pixel whose (grown) probability reaches this is claimed by the object
+    claim_radius: float = 4.0        # px the probability grows by: outlines lie on the silhouette's border
+    front_margin: float = 0.15       # claims within this of the strongest: the object in front owns the pixel
+    pure_share: float = 0.9          # a stroke is one object's when it holds this share of the stroke's claims
+    piece_share: float = 0.6         # a piece between junctions is one object's when it holds this share
+    neighbour_share: float = 0.25    # ...and no other object has this share of its own claimed ink there
+    min_claimed: float = 0.5         # a stroke (piece) with fewer claimed pixels is decided by its neighbours
+    box_margin: float = 0.1          # an unclaimed piece joins a neighbour's object inside its box grown this much
+    inside_box: float = 0.9          # ...when this share of the piece lies in that box
+    duplicate_iou: float = 0.5       # claimed-ink IoU above which two detections are one object
+    duplicate_cover: float = 0.8     # a detection whose claims lie this much inside a better one is a duplicate
+    min_score: float = 0.5           # detections below this score are ignored
+    min_ink: int = 30                # px (at 750 px): an object owning less ink is dropped
+
+    def scaled(self, image_shape: tuple[int, int]) -> "PartitionConfig":
+        s = max(image_shape) / 750.0
+        return replace(self, claim_radius=self.claim_radius * s, min_ink=max(1, int(round(self.min_ink * s * s))))
+
+
+@dataclass
+class InkPartition:
+    """Who owns each ink pixel of one sketch.
+
+    owner    int32 [H, W]: index into `objects` of the object owning each ink pixel; -1 = unclaimed ink or paper
+    objects  the kept objects (duplicates merged), best score first
+    depth    int [K]: each object's place in the drawing order, 0 = farthest back
+    """
+    owner: np.ndarray
+    objects: list[Detection]
+    depth: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def ink(self, i: int) -> np.ndarray:
+        """bool [H, W]: the ink object `i` owns."""
+        return self.owner == i
+
+    def ink_counts(self) -> np.ndarray:
+        """int [K]: ink pixels owned per object."""
+        return np.bincount(self.owner[self.owner >= 0], minlength=len(self.objects))[:len(self.objects)]
+
+    def region(self, i: int, mask_threshold: float = 0.4) -> np.ndarray:
+        """bool [H, W]: object `i`'s silhouette (probability above the threshold) plus its owned ink."""
+        return (self.objects[i].full_prob(self.owner.shape) > mask_threshold) | self.ink(i)
+
+
+# ---- masks ------------------------------------------------------------------------------------------------
+
+def paste_mask(mask: np.ndarray, box: Sequence[float], image_shape: tuple[int, int], padding: int = 1
+               ) -> tuple[np.ndarray, tuple[int, int]]:
+    """A Mask R-CNN mask into image pixels, as torchvision's `paste_masks_in_image` does, but only over the box.
+
+    mask float [M, M] probabilities, box (x0, y0, x1, y1) -> (prob float32 [h, w], origin (x, y))
+    """
+    m = mask.shape[0]
+    scale = (m + 2 * padding) / m                         # the padded mask covers a box grown by one cell
+    x0, y0, x1, y1 = (float(v) for v in box)
+    cx, cy, hw, hh = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 * scale, (y1 - y0) / 2 * scale
+    bx0, by0, bx1, by1 = int(cx - hw), int(cy - hh), int(cx + hw), int(cy + hh)
+    w, h = max(bx1 - bx0 + 1, 1), max(by1 - by0 + 1, 1)
+    padded = np.pad(np.asarray(mask, np.float32), padding)
+    prob = cv2.resize(padded, (w, h), interpolation=cv2.INTER_LINEAR)
+    det = Detection("", 0.0, (0, 0, 0, 0), prob, (bx0, by0))
+    iy, ix, py, px = det.window(image_shape)
+    return np.ascontiguousarray(prob[py, px]), (ix.start, iy.start)
+
+
+def depth_order(objects: Sequence[Detection]) -> np.ndarray:
+    """int [K]: drawing order, 0 = farthest back (sky, then road, then ground objects from the top down)."""
+    keys = [(BACKDROP_RANK.get(o.category, GROUND_RANK), o.box[3]) for o in objects]
+    order = sorted(range(len(objects)), key=lambda i: keys[i])
+    depth = np.empty(len(objects), int)
+    depth[order] = np.arange(len(objects))
+    return depth
+
+
+def pixel_claims(ink_yx: tuple[np.ndarray, np.ndarray], objects: Sequence[Detection], image_shape: tuple[int, int],
+                 radius: float) -> np.ndarray:
+    """How strongly each object claims each ink pixel: its mask probability grown by `radius` px (grey dilation).
+
+    ink_yx ([N], [N]) pixel rows and columns -> float32 [K, N]
+    """
+    ys, xs = ink_yx
+    claims = np.zeros((len(objects), len(ys)), np.float32)
+    index = np.full(image_shape, -1, np.int64)             # ink pixel number at each ink pixel
+    index[ys, xs] = np.arange(len(ys))
+    r = max(int(round(radius)), 0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)) if r else None
+    for k, obj in enumerate(objects):
+        grown = cv2.dilate(np.pad(obj.prob, r), kernel) if r else obj.prob
+        window = Detection(obj.category, obj.score, obj.box, grown, (obj.origin[0] - r, obj.origin[1] - r))
+        iy, ix, py, px = window.window(image_shape)
+        numbers = index[iy, ix]
+        on_ink = numbers >= 0
+        claims[k, numbers[on_ink]] = grown[py, px][on_ink]
+    return claims
+
+
+def claim_owner(claims: np.ndarray, depth: np.ndarray, threshold: float, front_margin: float) -> np.ndarray:
+    """Per pixel, the object owning it by its claims alone: of the objects whose claim reaches the threshold and
+    lies within `front_margin` of the strongest, the one in front.
+
+    claims float [K, N], depth int [K] -> int [N] (-1 = unclaimed)
+    """
+    if claims.shape[0] == 0:
+        return np.full(claims.shape[1], -1, np.int64)
+    strongest = claims.max(axis=0)
+    eligible = (claims >= threshold) & (claims >= strongest - front_margin)
+    rank = np.where(eligible, depth[:, None], -1)
+    owner = rank.argmax(axis=0)
+    owner[~eligible.any(axis=0)] = -1
+    return owner
+
+
+def suppress_duplicates(objects: Sequence[Detection], claims: np.ndarray, cfg: PartitionConfig
+                        ) -> list[int]:
+    """Indices of the objects to keep, best score first: a detection whose claimed ink overlaps a better one's
+    (IoU >= duplicate_iou, or lies inside it >= duplicate_cover) is the same object found again.
+
+    claims float [K, N] (see pixel_claims)
+    """
+    order = sorted(range(len(objects)), key=lambda i: -objects[i].score)
+    claimed = (claims >= cfg.mask_threshold).astype(np.float32)
+    sizes = claimed.sum(axis=1)
+    inter = claimed @ claimed.T                                  # [K, K] shared claimed pixels
+    kept: list[int] = []
+    for i in order:
+        if sizes[i] == 0:
+            continue
+        dup = False
+        for j in kept:
+            union = sizes[i] + sizes[j] - inter[i, j]
+            if inter[i, j] / union >= cfg.duplicate_iou or inter[i, j] / sizes[i] >= cfg.duplicate_cover:
+                dup = True
+                break
+        if not dup:
+            kept.append(i)
+    return kept
+
+
+# ---- strokes ----------------------------------------------------------------------------------------------
+
+# Neighbour bit of each 3x3 position, clockwise from north (P2..P9 of Zhang & Suen 1984).
+_NEIGHBOUR_BITS = np.array([[128, 1, 2],
+                            [64, 0, 4],
+                            [32, 16, 8]], np.float32)
+
+
+def _neighbour_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """256-entry tables over a pixel's 8-neighbour code: Zhang-Suen deletion in sub-iterations 1 and 2, and
+    the crossing number (0 -> 1 transitions around the pixel; >= 3 at a junction)."""
+    codes = np.arange(256)
+    p = [(codes >> b) & 1 for b in range(8)]                     # P2, P3, ..., P9
+    count = sum(p)
+    crossings = sum((p[b] == 0) & (p[(b + 1) % 8] == 1) for b in range(8))
+    base = (count >= 2) & (count <= 6) & (crossings == 1)
+    p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+    first = base & (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+    second = base & (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+    return first, second, crossings
+
+
+_DELETE_FIRST, _DELETE_SECOND, _CROSSINGS = (t.astype(np.uint8) for t in _neighbour_tables())
+
+
+def _neighbour_codes(mask: np.ndarray) -> np.ndarray:
+    """uint8 [H, W] (0/1) -> uint8 [H, W] 8-neighbour code (outside the image is background)."""
+    return cv2.filter2D(mask, cv2.CV_8U, _NEIGHBOUR_BITS, borderType=cv2.BORDER_CONSTANT)
+
+
+def thin(mask: np.ndarray, max_iterations: int = 100) -> np.ndarray:
+    """Zhang-Suen thinning to a one-pixel 8-connected skeleton: bool [H, W] -> bool [H, W].
+
+    Each sub-iteration deletes, all at once, the pixels whose neighbour code a 256-entry table marks deletable.
+    """
+    skeleton = mask.astype(np.uint8)
+    for _ in range(max_iterations):
+        changed = False
+        for table in (_DELETE_FIRST, _DELETE_SECOND):
+            delete = cv2.LUT(_neighbour_codes(skeleton), table) & skeleton
+            if delete.any():
+                skeleton -= delete
+                changed = True
+        if not changed:
+            break
+    return skeleton.astype(bool)
+
+
+@dataclass
+class StrokePieces:
+    """Strokes cut at their junctions.
+
+    pieces    int32 [H, W]: 0 = paper; 1..n = skeleton branches between junctions, and the junctions themselves
+    sections  int32 [H, W]: 0 = paper; 1..m = the skeleton pixel nearest to each ink pixel (a stroke's cross-
+              section: ownership changes ALONG a stroke, never across its width)
+    piece_of_section  int32 [m + 1]: the piece of each section (0 for 0)
+    """
+    pieces: np.ndarray
+    sections: np.ndarray
+    piece_of_section: np.ndarray
+
+    @property
+    def n_pieces(self) -> int:
+        return int(self.piece_of_section.max(initial=0))
+
+
+def stroke_pieces(ink: np.ndarray) -> StrokePieces:
+    """Cut the strokes at their junctions: junction points are skeleton pixels with three or more branches
+    (crossing number >= 3); each junction (with its 8-neighbours on the skeleton) is a piece of its own, so that
+    the branches meeting there stay apart. ink bool [H, W] -> StrokePieces
+    """
+    box = bbox_of(ink)
+    if box is None:
+        empty = np.zeros(ink.shape, np.int32)
+        return StrokePieces(empty, empty, np.zeros(1, np.int32))
+    x0, y0, x1, y1 = box
+    cut = _stroke_pieces(np.ascontiguousarray(ink[y0:y1, x0:x1]))
+    pieces, sections = np.zeros(ink.shape, np.int32), np.zeros(ink.shape, np.int32)
+    pieces[y0:y1, x0:x1], sections[y0:y1, x0:x1] = cut.pieces, cut.sections
+    return StrokePieces(pieces, sections, cut.piece_of_section)
+
+
+def _stroke_pieces(ink: np.ndarray) -> StrokePieces:
+    skeleton = thin(ink)
+    # a dot can thin away entirely: such a stroke is its own skeleton
+    n_strokes, strokes = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    has_skeleton = np.bincount(strokes[skeleton], minlength=n_strokes) > 0
+    skeleton |= ink & ~has_skeleton[strokes]
+    junction = skeleton & (cv2.LUT(_neighbour_codes(skeleton.astype(np.uint8)), _CROSSINGS) >= 3)
+    near_junction = cv2.dilate(junction.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & skeleton
+    n_branch, branches = cv2.connectedComponents((skeleton & ~near_junction).astype(np.uint8), connectivity=8)
+    n_junction, junctions = cv2.connectedComponents(near_junction.astype(np.uint8), connectivity=8)
+    node = np.where(near_junction, junctions + n_branch - 1, branches).astype(np.int32)
+    # every ink pixel takes its nearest skeleton pixel (zero pixels are numbered 1..m in scan order)
+    _, nearest = cv2.distanceTransformWithLabels((~skeleton).astype(np.uint8), cv2.DIST_L2, 3,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    sections = np.where(ink, nearest, 0).astype(np.int32)
+    piece_of_section = np.concatenate([[0], node[skeleton]]).astype(np.int32)
+    return StrokePieces(piece_of_section[sections], sections, piece_of_section)
+
+
+def piece_adjacency(labels: np.ndarray) -> np.ndarray:
+    """Pairs of pieces that touch (8-neighbourhood): labels int [H, W] (0 = none) -> int [M, 2], a < b, unique."""
+    padded = np.pad(labels, 1)
+    h, w = labels.shape
+    centre = padded[1:h + 1, 1:w + 1]
+    n = int(labels.max()) + 1
+    keys = []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):             # each neighbour direction once
+        other = padded[1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx]
+        touch = (centre > 0) & (other > 0) & (centre != other)
+        a, b = centre[touch].astype(np.int64), other[touch].astype(np.int64)
+        keys.append(np.minimum(a, b) * n + np.maximum(a, b))
+    keys = np.unique(np.concatenate(keys))
+    return np.stack([keys // n, keys % n], axis=1)
+
+
+# ---- partition --------------------------------------------------------------------------------------------
+
+def _counts_by_owner(group: np.ndarray, owner: np.ndarray, n_groups: int, k: int) -> np.ndarray:
+    """int [n_groups, k + 1]: pixels of each group owned by each object; column k = unclaimed."""
+    col = np.where(owner < 0, k, owner)
+    return np.bincount(group * (k + 1) + col, minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
+
+
+def _grown_boxes(objects: Sequence[Detection], margin: float) -> np.ndarray:
+    """float [K, 4]: each object's box grown by `margin` of its size on every side."""
+    boxes = np.array([o.box for o in objects], np.float64).reshape(-1, 4)
+    grow = np.concatenate([boxes[:, 2:] - boxes[:, :2]] * 2, axis=1) * margin
+    return boxes + grow * np.array([-1, -1, 1, 1])
+
+
+def _pure_groups(group: np.ndarray, owner: np.ndarray, n_groups: int, claimed_total: np.ndarray,
+                 boxes: np.ndarray, xs: np.ndarray, ys: np.ndarray, share: float, cfg: PartitionConfig
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of ink pixels (strokes or pieces) that one object holds.
+
+    group int [N] (group of each pixel), owner int [N] (-1 = unclaimed), claimed_total int [K] (each object's
+    claimed pixels overall), boxes float [K, 4] (grown boxes), xs/ys [N]
+    -> (pure bool [G]: the dominant object holds `share` of the group's claims, no other object has a real part
+        of its own ink there, at least min_claimed of the group is claimed and inside_box of it lies in the
+        dominant object's box; dominant int [G]; claimed bool [G]: at least min_claimed of the group is claimed)
+    """
+    k = len(claimed_total)
+    counts = _counts_by_owner(group, owner, n_groups, k)
+    owned = counts[:, :-1]
+    size = counts.sum(axis=1)
+    total = owned.sum(axis=1)
+    dominant = owned.argmax(axis=1)
+    top = owned[np.arange(n_groups), dominant]
+    others = owned.copy()
+    others[np.arange(n_groups), dominant] = 0
+    intruder = ((others > cfg.neighbour_share * np.maximum(claimed_total, 1)[None, :]) & (others > 0)).any(axis=1)
+    b = boxes[dominant[group]]
+    in_box = (xs >= b[:, 0]) & (xs <= b[:, 2]) & (ys >= b[:, 1]) & (ys <= b[:, 3])
+    box_share = np.bincount(group, weights=in_box, minlength=n_groups) / np.maximum(size, 1)
+    claimed = (total >= cfg.min_claimed * size) & (total > 0)
+    pure = claimed & (top >= share * np.maximum(total, 1)) & ~intruder & (box_share >= cfg.inside_box)
+    return pure, dominant, claimed
+
+
+def partition_ink(ink: np.ndarray, detections: Sequence[Detection], cfg: PartitionConfig = PartitionConfig()
+                  ) -> InkPartition:
+    """Decide which object owns each ink pixel (see the module docstring).
+
+    ink bool [H, W], detections (any order) -> InkPartition with owner int32 [H, W]
+    """
+    cfg = cfg.scaled(ink.shape)
+    candidates = [d for d in detections if d.score >= cfg.min_score]
+    ys, xs = np.nonzero(ink)
+    claims = pixel_claims((ys, xs), candidates, ink.shape, cfg.claim_radius)
+    keep = suppress_duplicates(candidates, claims, cfg)
+    objects = [candidates[i] for i in keep]
+    claims = claims[keep]
+    depth = depth_order(objects)
+    k = len(objects)
+    owner = np.full(ink.shape, -1, np.int32)
+    if k == 0 or len(ys) == 0:
+        return InkPartition(owner, objects, depth)
+
+    pixel_owner = claim_owner(claims, depth, cfg.mask_threshold, cfg.front_margin)        # [N]
+    claimed_total = np.bincount(pixel_owner[pixel_owner >= 0], minlength=k)
+    final = np.full(len(ys), -1, np.int64)
+
+    # 1. strokes (connected ink) that one object holds join it whole
+    n_strokes, strokes = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    stroke_of = strokes[ys, xs]
+    boxes = _grown_boxes(objects, cfg.box_margin)
+    pure, dominant, _ = _pure_groups(stroke_of, pixel_owner, n_strokes, claimed_total, boxes, xs, ys,
+                                     cfg.pure_share, cfg)
+    whole = pure[stroke_of]
+    final[whole] = dominant[stroke_of[whole]]
+
+    # 2. shared strokes are cut at their junctions: a piece that one object holds joins it whole, a piece
+    #    several objects claim is split along its length by cross-section claims (the front object wins ties)
+    shared = (~whole) & (pixel_owner >= 0)
+    shared_strokes = np.zeros(n_strokes, bool)
+    shared_strokes[stroke_of[shared]] = True
+    rest = np.flatnonzero(shared_strokes[stroke_of])
+    if len(rest):
+        rest_mask = np.zeros(ink.shape, bool)
+        rest_mask[ys[rest], xs[rest]] = True
+        cut = stroke_pieces(rest_mask)
+        section_of = cut.sections[ys[rest], xs[rest]]
+        n_sections = len(cut.piece_of_section)
+        size = np.bincount(section_of, minlength=n_sections)
+        section_claims = np.stack([np.bincount(section_of, weights=claims[i, rest], minlength=n_sections)
+                                   for i in range(k)]) / np.maximum(size, 1)
+        section_owner = claim_owner(section_claims, depth, cfg.mask_threshold, cfg.front_margin)
+        decided = section_owner[section_of]
+        piece_of = cut.piece_of_section[section_of]
+        pure, dominant, claimed = _pure_groups(piece_of, decided, cut.n_pieces + 1, claimed_total, boxes,
+                                               xs[rest], ys[rest], cfg.piece_share, cfg)
+        decided = np.where(pure[piece_of], dominant[piece_of], decided)
+        # unclaimed sections of a claimed piece go to its main object; unclaimed pieces to an owned neighbour
+        decided = np.where((decided < 0) & claimed[piece_of], dominant[piece_of], decided)
+        piece_owner = np.where(claimed, dominant, -1)
+        piece_owner = _grow_into_unclaimed(cut.pieces, piece_owner, piece_of, ys[rest], xs[rest], boxes, cfg)
+        undecided = decided < 0
+        decided[undecided] = piece_owner[piece_of[undecided]]
+        final[rest] = decided
+
+    owner[ys, xs] = final
+    counts = np.bincount(owner[owner >= 0], minlength=len(objects))
+    small = counts < cfg.min_ink
+    if small.any():          # an object left with a few stray pixels is not a layer anyone wants
+        owner[(owner >= 0) & small[np.maximum(owner, 0)]] = -1
+        remap = np.cumsum(~small) - 1
+        owner = np.where(owner >= 0, remap[np.maximum(owner, 0)], -1).astype(np.int32)
+        objects = [o for o, s in zip(objects, small) if not s]
+        depth = depth_order(objects)
+    return InkPartition(owner, objects, depth)
+
+
+def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of a mask's True pixels (x1, y1 exclusive), None when it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _grow_into_unclaimed(pieces: np.ndarray, piece_owner: np.ndarray, piece_of: np.ndarray, ys: np.ndarray,
+                         xs: np.ndarray, boxes: np.ndarray, cfg: PartitionConfig) -> np.ndarray:
+    """Unclaimed pieces join an owned neighbour piece's object when they lie inside its (grown) box; a piece
+    touching several objects takes the one whose box holds more of it.
+
+    pieces int [H, W], piece_owner int [P + 1] (-1 = none), piece_of / ys / xs [N], boxes float [K, 4]
+    -> updated piece_owner
+    """
+    piece_owner = piece_owner.copy()
+    pairs = piece_adjacency(pieces)
+    if len(pairs) == 0:
+        return piece_owner
+    n = len(piece_owner)
+    # share of each unowned piece inside each object's box: [P + 1, K] (owned pieces stay 0: never asked)
+    unowned = piece_owner[piece_of] < 0
+    p, x, y = piece_of[unowned], xs[unowned], ys[unowned]
+    size = np.bincount(p, minlength=n)
+    inside = np.stack([np.bincount(p, weights=(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1), minlength=n)
+                       for x0, y0, x1, y1 in boxes], axis=1) / np.maximum(size, 1)[:, None]
+    both = np.concatenate([pairs, pairs[:, ::-1]])                 # directed: (piece, neighbour)
+    for _ in range(64):                                           # grows one piece further per round
+        src, nb = both[:, 0], both[:, 1]
+        open_ = (piece_owner[src] < 0) & (piece_owner[nb] >= 0)
+        src, nb = src[open_], nb[open_]
+        obj = piece_owner[nb]
+        fits = inside[src, obj] >= cfg.inside_box
+        if not fits.any():
+            break
+        src, obj = src[fits], obj[fits]
+        order = np.lexsort((-inside[src, obj], src))               # per piece, the best-fitting object first
+        first = np.r_[True, src[order][1:] != src[order][:-1]]
+        piece_owner[src[order][first]] = obj[order][first]
+    return piece_owner
+
+
+def spread_to_soft_ink(owner: np.ndarray, ink: np.ndarray, soft_ink: np.ndarray, max_distance: float = 2.0
+                       ) -> np.ndarray:
+    """Give anti-aliased edges (light pixels that are not ink) the owner of the nearest ink pixel, so a lifted
+    object takes its soft edges along instead of leaving a grey ghost behind.
+
+    owner int [H, W] (-1 = none), ink bool [H, W], soft_ink bool [H, W] (any non-paper pixel) -> int32 [H, W]
+    """
+    out = owner.astype(np.int32).copy()
+    if not ink.any():
+        return out
+    dist, nearest = cv2.distanceTransformWithLabels((~ink).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+    table = np.concatenate([[-1], owner[ink]]).astype(np.int32)   # ink pixels are numbered in scan order
+    grow = soft_ink & ~ink & (dist <= max_distance)
+    out[grow] = table[nearest[grow]]
+    return out
+
+
+# ---- every object of a sketch, language-free --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DetectAllConfig:
+    """How `detect_all` finds every object with referring heads.
+
+    The RPN is conditioned on the sentence: one category's sentence proposes mostly that category (and its look-
+    alikes), so proposals come from a few sentences whose proposals together cover all 25 categories (chosen by
+    greedy set cover of proposal recall on synthetic validation scenes). Each proposal is then scored with the
+    sentence of the category the box head sees in it, so one RoI costs two box-head passes instead of 25.
+    """
+    proposal_categories: tuple[str, ...] = ("sun", "tree", "grass", "road", "people", "cloud", "duck", "car")
+    proposals_per_sentence: int = 20      # best RPN proposals kept per proposal sentence
+    rpn_candidates: int = 200             # best-scored anchors per sentence that NMS looks at
+    score_threshold: float = 0.3          # detections below this are not returned
+    nms_iou: float = 0.5                  # class-agnostic: one object must not come back under two names
+    max_detections: int = 40
+
+
+def category_expression(category: str, known_words) -> str:
+    """The generic expression naming every instance of a category ("all the trees"; "the sun" when the plural
+    is not a known word)."""
+    from grmnet.data.categories import plural, singular
+    every = f"all the {plural(category)}"
+    return every if all(w in known_words for w in every.split()) else f"the {singular(category)}"
+
+
+def _proposals(rpn, features, sentences, size: tuple[int, int], cfg: DetectAllConfig):
+    """The fused RPN for several sentences on one image -> (boxes G x [n, 4], objectness G x [n]), best first.
+
+    As torchvision's RPN, but NMS runs only on each sentence's best `rpn_candidates` anchors: the proposals
+    kept are few, and NMS over thousands of anchors per sentence would cost more than the heads.
+    """
+    import torch
+    from torchvision.models.detection.image_list import ImageList
+    from torchvision.ops import batched_nms, clip_boxes_to_image, remove_small_boxes
+
+    g = len(sentences)
+    s_h, s_w = features.input_shape
+    fused = [rpn.fusion[str(i)].fuse(p.expand(g, -1, -1, -1), sentences) for i, p in enumerate(features.rpn_parts)]
+    objectness, deltas = rpn.head(fused)
+    anchors = rpn.anchor_generator(ImageList(fused[0].new_empty((1, 1, s_h, s_w)), [size]), [f[:1] for f in fused])[0]
+    objectness = torch.cat([o.permute(0, 2, 3, 1).reshape(g, -1) for o in objectness], dim=1)     # [G, A]
+    deltas = torch.cat([d.view(g, -1, 4, d.shape[-2], d.shape[-1]).permute(0, 3, 4, 1, 2).reshape(g, -1, 4)
+                        for d in deltas], dim=1)                                                  # [G, A, 4]
+    top = objectness.topk(min(cfg.rpn_candidates, objectness.shape[1]), dim=1).indices
+    boxes, scores = [], []
+    for i in range(g):
+        b = rpn.box_coder.decode_single(deltas[i, top[i]], anchors[top[i]])
+        b = clip_boxes_to_image(b, size)
+        s = objectness[i, top[i]].sigmoid()
+        keep = remove_small_boxes(b, 1e-3)
+        keep = keep[batched_nms(b[keep], s[keep], torch.zeros_like(keep), rpn.nms_thresh)]
+        boxes.append(b[keep])
+        scores.append(s[keep])
+    return boxes, scores
+
+
+def detect_all(model, features, inputs, category_sentences, image_shape: tuple[int, int],
+               cfg: DetectAllConfig = DetectAllConfig()) -> list[Detection]:
+    """Every object of one encoded sketch, with the model's referring heads and no user expression.
+
+    model: GRMNet; features: its ImageFeatures of ONE image (batch 1); inputs: the sketch's ModelInput (size,
+    scale); category_sentences float [C, L]: the sentence feature of `category_expression(c)` for every model
+    category, in label order (compute once per model: they do not depend on the sketch);
+    image_shape (H, W) of the original sketch -> Detections in original pixels, best score first.
+    """
+    import torch
+    import torch.nn.functional as F
+    from torchvision.models.detection.roi_heads import maskrcnn_inference
+    from torchvision.ops import batched_nms, clip_boxes_to_image, remove_small_boxes
+
+    from grmnet.data.categories import CATEGORIES, category_of_label
+
+    rpn, heads = model.rpn, model.roi_heads
+    with torch.inference_mode():
+        sentences = category_sentences.to(features.rpn_parts[0].device)
+        groups = torch.tensor([CATEGORIES.index(c) for c in cfg.proposal_categories])
+        g = len(groups)
+        s_h, s_w = features.input_shape
+        size = tuple(inputs.size)
+        # 1. proposals from the few covering sentences, in one batched RPN pass
+        rpn_boxes, rpn_scores = _proposals(rpn, features, sentences[groups], size, cfg)
+        proposals = [b[:cfg.proposals_per_sentence] for b in rpn_boxes]
+        refs, absolute = heads.context_inputs(proposals, rpn_boxes, rpn_scores, (s_h, s_w))
+        pooled = heads.box_roi_pool(features.features, [torch.cat(proposals)], [size])
+        conditioned = heads._repeat_sentence(sentences[groups], proposals)
+
+        def box_head(sentence):
+            context = heads.box_context(sentence, refs, absolute)
+            return heads.box_predictor(heads.box_head(heads.box_fusion(pooled, context)))
+
+        # 2. what each RoI looks like under its proposing sentence, then scored with that category's sentence
+        logits, _ = box_head(conditioned)
+        seen = F.softmax(logits, -1)[:, 1:].argmax(dim=1)
+        logits, deltas = box_head(sentences[seen])
+        probs = F.softmax(logits, -1)
+        scores, labels = probs[:, 1:].max(dim=1)
+        labels = labels + 1
+        boxes = heads.box_coder.decode(deltas, [torch.cat(proposals)])[torch.arange(len(labels)), labels]
+        boxes = clip_boxes_to_image(boxes, size)
+        group_of = torch.repeat_interleave(torch.arange(g), torch.tensor([len(p) for p in proposals]))
+        keep = torch.where(scores >= cfg.score_threshold)[0]
+        keep = keep[remove_small_boxes(boxes[keep], 1.0)]
+        keep = keep[batched_nms(boxes[keep], scores[keep], torch.zeros_like(keep), cfg.nms_iou)]
+        keep = keep[:cfg.max_detections]
+        if len(keep) == 0:
+            return []
+        boxes, scores, labels, group_of = boxes[keep], scores[keep], labels[keep], group_of[keep]
+        # 3. masks only for what is kept, each with its own category's sentence and its proposing RPN's references
+        per_group = [torch.where(group_of == i)[0] for i in range(g)]
+        order = torch.cat(per_group)
+        refs, absolute = heads.context_inputs([boxes[i] for i in per_group], rpn_boxes, rpn_scores, (s_h, s_w))
+        pooled = heads.mask_roi_pool(features.features, [boxes[order]], [size])
+        context = heads.mask_context(sentences[labels[order] - 1], refs, absolute)
+        masks = maskrcnn_inference(heads.mask_head(heads.mask_fusion(pooled, context)), [labels[order]])[0][:, 0]
+        boxes, scores, labels = boxes[order] / inputs.scale, scores[order], labels[order]
+        detections = []
+        for box, score, label, mask in zip(boxes.tolist(), scores.tolist(), labels.tolist(), masks.cpu().numpy()):
+            prob, origin = paste_mask(mask, box, image_shape)
+            detections.append(Detection(category_of_label(label), float(score), tuple(box), prob, origin))
+    return sorted(detections, key=lambda d: -d.score)

@@ -1,0 +1,201 @@
+"""The ink partition on hand-made sketches: strokes, junctions, ownership, duplicates (numpy only, no model)."""
+import cv2
+import numpy as np
+import pytest
+
+from grmnet.partition import (Detection, InkPartition, PartitionConfig, claim_owner, depth_order, paste_mask,
+                              piece_adjacency, partition_ink, spread_to_soft_ink, stroke_pieces,
+                              suppress_duplicates, pixel_claims, thin)
+
+SIZE = (200, 300)          # (H, W): small images; configs below are unscaled (750 px sizes scale down)
+
+
+def config(**kw) -> PartitionConfig:
+    """Sizes given at this test's own scale: undo the 750-px scaling partition_ink applies."""
+    s = 750.0 / max(SIZE)
+    base = PartitionConfig(**kw)
+    return PartitionConfig(**{**base.__dict__, "claim_radius": base.claim_radius * s,
+                              "min_ink": int(round(base.min_ink * s * s))})
+
+
+def box_of(mask: np.ndarray) -> tuple[float, float, float, float]:
+    ys, xs = np.nonzero(mask)
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def detection(category: str, filled: np.ndarray, score: float = 0.9, box=None) -> Detection:
+    """A detection whose probability is 1 on `filled` (bool [H, W]) and 0 elsewhere, boxed to it (or `box`)."""
+    return Detection(category, score, box or box_of(filled), filled.astype(np.float32))
+
+
+def circle(cx, cy, r, thickness=2, filled=False) -> np.ndarray:
+    img = np.zeros(SIZE, np.uint8)
+    cv2.circle(img, (cx, cy), r, 1, -1 if filled else thickness)
+    return img.astype(bool)
+
+
+def line(p0, p1, thickness=2) -> np.ndarray:
+    img = np.zeros(SIZE, np.uint8)
+    cv2.line(img, p0, p1, 1, thickness)
+    return img.astype(bool)
+
+
+# ---- building blocks ---------------------------------------------------------------------------------------
+
+def test_paste_mask_matches_torchvision():
+    torch = pytest.importorskip("torch")
+    from torchvision.models.detection.roi_heads import paste_masks_in_image
+    rng = np.random.default_rng(0)
+    mask = rng.random((28, 28)).astype(np.float32)
+    box = (40.3, 25.8, 161.2, 120.4)
+    expected = paste_masks_in_image(torch.from_numpy(mask)[None, None], torch.tensor([box]), SIZE, padding=1)[0, 0]
+    prob, (x, y) = paste_mask(mask, box, SIZE)
+    pasted = Detection("cat", 1.0, box, prob, (x, y)).full_prob(SIZE)
+    assert np.abs(pasted - expected.numpy()).max() < 0.08        # bilinear resize conventions differ slightly
+    assert np.abs(pasted - expected.numpy()).mean() < 0.01
+
+
+def test_paste_mask_clips_to_the_image():
+    prob, (x, y) = paste_mask(np.ones((28, 28), np.float32), (-20, -10, 50, 40), SIZE)
+    assert (x, y) == (0, 0) and prob.shape[0] <= 45 and prob.shape[1] <= 55
+
+
+def test_thin_gives_a_one_pixel_skeleton_that_keeps_the_shape():
+    bar = np.zeros(SIZE, bool)
+    bar[50:57, 20:200] = True
+    skeleton = thin(bar)
+    assert skeleton.sum() > 150 and skeleton.sum(axis=0)[30:190].max() == 1     # one pixel thick
+    ring = circle(150, 100, 40, thickness=5)
+    n, _ = cv2.connectedComponents(thin(ring).astype(np.uint8))
+    assert n - 1 == 1                                                         # a ring stays one loop
+
+
+def test_stroke_pieces_cut_a_t_junction_into_three_branches_and_a_junction():
+    t = line((20, 50), (220, 50), 3) | line((120, 50), (120, 180), 3)
+    cut = stroke_pieces(t)
+    labels, n = cut.pieces, cut.n_pieces
+    assert ((labels > 0) == t).all() and ((cut.sections > 0) == t).all()     # every ink pixel, nothing else
+    assert (cut.piece_of_section[cut.sections] == labels).all()
+    big = [i for i in range(1, n + 1) if (labels == i).sum() > 60]
+    assert len(big) == 3                                                      # left, right, stem
+    assert labels[50, 30] != labels[50, 210] != labels[170, 120]
+
+
+def test_piece_adjacency_lists_touching_pieces_once():
+    labels = np.array([[1, 1, 0, 2],
+                       [0, 3, 0, 2],
+                       [0, 0, 4, 0]])
+    assert piece_adjacency(labels).tolist() == [[1, 3], [2, 4], [3, 4]]
+
+
+def test_depth_order_puts_the_sky_behind_and_lower_objects_in_front():
+    def obj(cat, y1):
+        return Detection(cat, 0.9, (0, 0, 10, y1), np.zeros((1, 1), np.float32))
+    objects = [obj("tree", 300), obj("cloud", 90), obj("sun", 80), obj("dog", 400), obj("house", 250)]
+    depth = depth_order(objects)
+    assert [objects[i].category for i in np.argsort(depth)] == ["sun", "cloud", "house", "tree", "dog"]
+
+
+def test_claim_owner_front_wins_near_ties_and_strong_claims_win_otherwise():
+    claims = np.array([[0.9, 0.9, 0.3, 0.1],      # object 0: behind
+                       [0.8, 0.2, 0.9, 0.2]])     # object 1: in front
+    owner = claim_owner(claims, np.array([0, 1]), threshold=0.4, front_margin=0.15)
+    assert owner.tolist() == [1, 0, 1, -1]
+
+
+def test_duplicates_are_suppressed_and_distinct_objects_kept():
+    body = circle(80, 100, 40, filled=True)
+    other = circle(220, 100, 40, filled=True)
+    ink = circle(80, 100, 40) | circle(220, 100, 40)
+    objects = [detection("cat", body, 0.9), detection("dog", body, 0.95), detection("cat", other, 0.8),
+               detection("cat", circle(80, 100, 30, filled=True), 0.97)]          # lies inside the dog
+    ys, xs = np.nonzero(ink)
+    keep = suppress_duplicates(objects, pixel_claims((ys, xs), objects, SIZE, 2), config())
+    assert keep == [1, 2]
+
+
+# ---- the partition -----------------------------------------------------------------------------------------
+
+def test_a_stroke_mostly_inside_one_object_joins_it_whole():
+    body = circle(100, 100, 40)
+    tail = line((138, 90), (200, 40), 2)                    # a thin tail far outside the coarse mask...
+    ink = body | tail
+    # ...but inside the box: the box head sees the whole object, the 28x28 mask misses thin parts
+    part = partition_ink(ink, [detection("cat", circle(100, 100, 41, filled=True), box=box_of(ink))], config())
+    assert len(part) == 1 and part.ink(0).sum() == ink.sum()
+
+
+def test_an_occluded_object_keeps_its_strokes_and_the_front_object_owns_the_shared_contour():
+    # a house (rectangle) drawn first, a tree (circle) in front of it whose outline cuts the rectangle:
+    # the rectangle's strokes stop at the circle (T-junctions), as a pen drawing of occlusion does
+    front_fill = circle(200, 120, 50, filled=True)
+    front = circle(200, 120, 50, thickness=3)
+    back = np.zeros(SIZE, np.uint8)
+    cv2.rectangle(back, (40, 40), (190, 170), 1, 3)
+    back = back.astype(bool) & ~front_fill
+    back_fill = np.zeros(SIZE, np.uint8)
+    cv2.rectangle(back_fill, (40, 40), (190, 170), 1, -1)
+    back_fill = back_fill.astype(bool) & ~front_fill
+    ink = front | back
+    # coarse masks: each silhouette blurred, both claim the shared border
+    blur = lambda m: cv2.GaussianBlur(m.astype(np.float32), (0, 0), 4)
+    house = Detection("house", 0.9, (40, 40, 191, 171), blur(back_fill | back))
+    tree = Detection("tree", 0.9, (150, 70, 251, 171), blur(front_fill))
+    part = partition_ink(ink, [house, tree], config())
+    names = [o.category for o in part.objects]
+    h, t = part.ink(names.index("house")), part.ink(names.index("tree"))
+    assert not (h & t).any()
+    assert (t & front).sum() / front.sum() > 0.97          # the tree's whole outline, shared contour included
+    assert (h & back).sum() / back.sum() > 0.97
+    assert ((part.owner >= 0) == ink).all()                  # every stroke is someone's
+
+
+def test_touching_objects_are_split_at_the_junction():
+    left, right = circle(100, 100, 50), circle(202, 100, 50)    # outlines touching at x = 150
+    ink = left | right
+    assert cv2.connectedComponents(ink.astype(np.uint8))[0] == 2    # one stroke
+    dets = [detection("sheep", circle(100, 100, 52, filled=True)), detection("sheep", circle(202, 100, 52, filled=True))]
+    part = partition_ink(ink, dets, config())
+    assert len(part) == 2
+    for i, outline in enumerate((left, right)):
+        owned = part.ink(int(np.argmax([(part.ink(k) & outline).sum() for k in range(2)])))
+        assert (owned & outline).sum() / outline.sum() > 0.95
+        assert (owned & outline).sum() / owned.sum() > 0.95
+
+
+def test_unclaimed_strokes_stay_in_the_sketch():
+    ground = line((0, 190), (299, 190), 2)                     # a ground line nobody detected
+    sheep = circle(150, 150, 38)
+    ink = ground | sheep
+    part = partition_ink(ink, [detection("sheep", circle(150, 150, 40, filled=True))], config())
+    assert part.ink(0).sum() >= sheep.sum() * 0.97
+    assert (part.owner[ground] == -1).mean() > 0.8
+
+
+def test_objects_left_with_a_few_pixels_and_weak_detections_are_dropped():
+    ink = circle(100, 100, 40)
+    dets = [detection("cat", circle(100, 100, 42, filled=True), 0.9),
+            detection("dog", circle(240, 100, 20, filled=True), 0.9),       # over blank paper
+            detection("cow", circle(100, 100, 42, filled=True), 0.2)]       # below min_score
+    part = partition_ink(ink, dets, config())
+    assert [o.category for o in part.objects] == ["cat"]
+    assert part.owner.max() == 0 and isinstance(part, InkPartition)
+
+
+def test_no_detections_or_no_ink():
+    assert len(partition_ink(circle(50, 50, 20), [], config())) == 0
+    empty = partition_ink(np.zeros(SIZE, bool), [detection("cat", circle(100, 100, 42, filled=True))], config())
+    assert (empty.owner == -1).all()
+
+
+def test_soft_edges_follow_the_nearest_ink():
+    ink = np.zeros((5, 9), bool)
+    ink[2, 1:3] = True
+    ink[2, 6:8] = True
+    owner = np.full(ink.shape, -1, np.int32)
+    owner[2, 1:3] = 0                                           # the right stroke is unclaimed
+    soft = np.zeros_like(ink)
+    soft[1:4, 0:9] = True
+    out = spread_to_soft_ink(owner, ink, soft, max_distance=1.5)
+    assert (out[1:4, 0:4] == 0).all() and (out[1:4, 5:9] == -1).all()
+    assert (out[0] == -1).all()
