@@ -177,6 +177,8 @@ def _distill_language(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rewrites", type=int, default=4, help="meaning-preserving rewrites per template")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--held-out", type=float, default=0.1, help="share of templates kept out (reported)")
+    p.add_argument("--template-weight", type=float, default=4.0,
+                   help="loss weight of a template against one of its rewrites")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start-key", type=int, default=900001, help="first train scene key (never val/test)")
     p.set_defaults(func=lambda a: __import__("grmnet.distill", fromlist=["run_distill"]).run_distill(a))

@@ -84,8 +84,9 @@ def token_embeddings(encoder: PretrainedLanguageEncoder, vocab, texts: list[str]
 
 
 def fit_head(encoder: PretrainedLanguageEncoder, emb: torch.Tensor, mask: torch.Tensor, target: torch.Tensor,
-             val: torch.Tensor, epochs: int, seed: int, log=print) -> dict:
-    """Train encoder.head to map (emb, mask) -> target; `val` marks held-out rows (reported, never trained)."""
+             val: torch.Tensor, weight: torch.Tensor, epochs: int, seed: int, log=print) -> dict:
+    """Train encoder.head to map (emb, mask) -> target, rows weighted by `weight`; `val` marks held-out rows
+    (reported, never trained)."""
     torch.manual_seed(seed)
     head = encoder.head.train()
     opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-4)
@@ -98,7 +99,8 @@ def fit_head(encoder: PretrainedLanguageEncoder, emb: torch.Tensor, mask: torch.
         order = train_idx[torch.randperm(len(train_idx))]
         for i in range(0, len(order) - 255, 256):
             b = order[i:i + 256]
-            loss = F.mse_loss(head(emb[b], mask[b]), target[b]) / scale
+            err = (head(emb[b], mask[b]) - target[b]).pow(2).mean(1)
+            loss = (weight[b] * err).sum() / weight[b].sum() / scale
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -155,7 +157,9 @@ def run_distill(args) -> int:
     wordpieces = wordpiece_vocabulary()
     emb, mask = token_embeddings(student_lang, wordpieces, texts)
     log(f"{len(texts)} training texts embedded ({time.perf_counter() - t0:.0f} s)")
-    report = fit_head(student_lang, emb, mask, target, val, args.epochs, args.seed, log)
+    # a template must keep the teacher's exact feature (template accuracy); its rewrites only come close to it
+    weight = torch.tensor([args.template_weight if t == templates[o] else 1.0 for t, o in zip(texts, owner)])
+    report = fit_head(student_lang, emb, mask, target, val, weight, args.epochs, args.seed, log)
     # the student: the teacher with its language side replaced
     scfg = dataclasses.replace(cfg, language_model="minilm", max_words=MAX_TOKENS)
     student = GRMNet(scfg, 0)
@@ -168,6 +172,7 @@ def run_distill(args) -> int:
         shutil.copyfile(teacher_inference, out / INFERENCE_NAME)
     summary = {"teacher": str(weights), "templates": len(templates), "texts": len(texts),
                "scenes": args.scenes, "rewrites_per_template": args.rewrites, "epochs": args.epochs,
+               "template_weight": args.template_weight,
                "seconds": round(time.perf_counter() - t0, 1), "agreement": report}
     dump_json(out / "distill.json", summary)
     print(json.dumps(summary))

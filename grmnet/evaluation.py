@@ -26,6 +26,8 @@ from tqdm import tqdm
 from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.imaging import to_grey
 from grmnet.engine import ReferringEngine
+from grmnet.errors import ExpressionError
+from grmnet.results import ReferringResult
 from grmnet.formats import result_to_json
 from grmnet.masks import encode_rle, mask_bbox
 from grmnet.selection import SelectionRule
@@ -103,7 +105,10 @@ def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: floa
     for img_id, (key, expression, targets) in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
         sample = data.image(key)
         sketch = engine.encode(to_grey(sample.drawing))
-        result = engine.refer(sketch, expression, threshold, with_candidates=True)
+        try:
+            result = engine.refer(sketch, expression, threshold, with_candidates=True)
+        except ExpressionError:   # no word the model knows: it returns nothing (a miss, or right on no-target)
+            result = ReferringResult(expression, [], [])
         h, w = sample.instance_gt.shape
         sizes[img_id] = (h, w)
         types[img_id] = expression_type(expression, len(targets))

@@ -184,3 +184,33 @@ def test_ink_of_region_takes_outline_strokes_on_the_border():
     assert got[10, 12:28].all() and got[12:28, 29].all()     # the sides of the outline are taken
     assert got.sum() >= 0.85 * ink[10:30, 10:30].sum()       # (the round kernel may miss corner pixels)
     assert not got[5, 5]
+
+
+def test_old_flat_config_loads_and_inference_settings_come_from_it(tmp_path):
+    import dataclasses
+    from grmnet.weights import INFERENCE_NAME, save_inference
+    from grmnet.config import InferenceConfig
+    make_tiny_weights(tmp_path)
+    nested = json.loads((tmp_path / "config.json").read_text())
+    flat = {k: v for k, v in nested.items() if k != "training"} | nested["training"]
+    flat |= {"score_threshold": 0.7, "count_floor": 0.3, "count_nouns": True, "ink_threshold": 128,
+             "mask_threshold": 0.4, "ink_margin": 4}           # the layout every weights file had before
+    (tmp_path / "config.json").write_text(json.dumps(flat))
+    p = Predictor(tmp_path)
+    assert p.threshold == 0.7 and p.inference.count_floor == 0.3 and p.inference.ink_margin == 4
+    assert p.cfg.training.batch_size == nested["training"]["batch_size"]
+    # grmnet tune writes inference.json beside the weights; it wins over the old fields
+    save_inference(tmp_path, dataclasses.replace(p.inference, score_threshold=0.6))
+    assert (tmp_path / INFERENCE_NAME).is_file() and Predictor(tmp_path).threshold == 0.6
+    assert InferenceConfig.load(tmp_path / INFERENCE_NAME).count_nouns is True
+
+
+@pytest.mark.parametrize("field,value,message", [("input_size", "384", "whole number"), ("input_size", -384, "positive"),
+                                                  ("anchor_sizes", "abc", "list"), ("num_references", "ten", "whole number"),
+                                                  ("reference_mode", "nearest", "one of")])
+def test_config_fields_of_the_wrong_type_name_the_field(tmp_path, field, value, message):
+    cfg = json.loads(tiny_config().to_json())
+    cfg[field] = value
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    with pytest.raises(WeightsError, match=f"{field}.*{message}|{message}.*{field}"):
+        GRMNetConfig.load(tmp_path / "c.json")

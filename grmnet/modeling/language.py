@@ -104,6 +104,9 @@ class WordPieceVocabulary:
     def knows(self, word: str) -> bool:
         return True
 
+    def __len__(self) -> int:
+        return self.tokenizer.get_vocab_size()
+
     def encode_batch(self, expressions: Sequence[str], max_words: int) -> tuple[torch.Tensor, torch.Tensor]:
         """WordPiece ids [B, T] ([CLS] ... [SEP], 0-padded, at most max_words) and lengths [B]."""
         rows = []
