@@ -20,6 +20,8 @@ ownership from the strokes themselves (pure numpy / OpenCV; no torch in the core
 """
 from __future__ import annotations
 
+import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
@@ -27,7 +29,9 @@ import cv2
 import numpy as np
 
 __all__ = ["Detection", "PartitionConfig", "InkPartition", "paste_mask", "depth_order", "pixel_claims",
-           "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "partition_ink", "spread_to_soft_ink"]
+           "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "partition_ink", "spread_to_soft_ink",
+           "DetectAllConfig", "detect_all", "category_sentences", "AssignConfig", "assign_to_partition",
+           "partition_instances", "SketchPartitioner", "partitioner_of", "split_into_layers"]
 
 # Drawing order of a scene sketch, back to front: sky objects first (sun behind clouds), the road flat on the
 # ground, everything else standing on the ground (ordered by where it stands: lower on the page = nearer).
@@ -516,7 +520,8 @@ class DetectAllConfig:
     greedy set cover of proposal recall on synthetic validation scenes). Each proposal is then scored with the
     sentence of the category the box head sees in it, so one RoI costs two box-head passes instead of 25.
     """
-    proposal_categories: tuple[str, ...] = ("sun", "tree", "grass", "road", "people", "cloud", "duck", "car")
+    proposal_categories: tuple[str, ...] = ("sun", "tree", "grass", "road", "people", "cloud", "duck", "car", "star",
+                                            "house")
     proposals_per_sentence: int = 20      # best RPN proposals kept per proposal sentence
     rpn_candidates: int = 200             # best-scored anchors per sentence that NMS looks at
     score_threshold: float = 0.3          # detections below this are not returned
@@ -524,12 +529,25 @@ class DetectAllConfig:
     max_detections: int = 40
 
 
-def category_expression(category: str, known_words) -> str:
+def category_expression(category: str, knows) -> str:
     """The generic expression naming every instance of a category ("all the trees"; "the sun" when the plural
-    is not a known word)."""
+    is not a known word). knows: word -> bool (the engine vocabulary's `knows`)."""
     from grmnet.data.categories import plural, singular
     every = f"all the {plural(category)}"
-    return every if all(w in known_words for w in every.split()) else f"the {singular(category)}"
+    return every if all(knows(w) for w in every.split()) else f"the {singular(category)}"
+
+
+def category_sentences(model, vocab, max_words: int):
+    """float [C, L]: the sentence feature of every category's generic expression, in label order (once per model).
+
+    model: GRMNet (its `language`), vocab: the engine's vocabulary (`encode_batch`, `knows`)."""
+    import torch
+
+    from grmnet.data.categories import CATEGORIES
+    device = next(model.parameters()).device
+    tokens, lengths = vocab.encode_batch([category_expression(c, vocab.knows) for c in CATEGORIES], max_words)
+    with torch.inference_mode():
+        return model.language(tokens.to(device), lengths)
 
 
 def _proposals(rpn, features, sentences, size: tuple[int, int], cfg: DetectAllConfig):
@@ -627,3 +645,131 @@ def detect_all(model, features, inputs, category_sentences, image_shape: tuple[i
             prob, origin = paste_mask(mask, box, image_shape)
             detections.append(Detection(category_of_label(label), float(score), tuple(box), prob, origin))
     return sorted(detections, key=lambda d: -d.score)
+
+
+# ---- referring results and whole-sketch layers ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AssignConfig:
+    cover: float = 0.5        # an object whose owned ink lies this much inside a referred instance's ink is taken
+    inside: float = 0.5       # a referred instance whose ink lies this much inside one object takes that object
+
+
+def assign_to_partition(partition: InkPartition, instances: Sequence, cfg: AssignConfig = AssignConfig()) -> list:
+    """Referred instances (grmnet.results.ReferredInstance, best first) -> the same instances owning partition ink.
+
+    Each instance takes, whole, the partition objects it stands for: those whose owned ink lies mostly inside the
+    instance's ink (usually exactly one), or else the one object the instance lies mostly inside (the partition
+    saw one object where the referring head saw a part of it: the partition's object wins, so that the same
+    object is the same layer across queries); plus the unclaimed ink it covers. Ink another object owns is never
+    taken, an object already taken by a better instance of this result is not taken twice, and an instance left
+    without ink is dropped: the returned inks are pairwise disjoint.
+    """
+    owner = partition.owner
+    k = len(partition)
+    sizes = partition.ink_counts()
+    taken_objects: set[int] = set()
+    taken_ink = np.zeros(owner.shape, bool)
+    out = []
+    for inst in instances:
+        counts = np.bincount(owner[inst.ink] + 1, minlength=k + 1)
+        inside = counts[1:]
+        objects = [i for i in np.flatnonzero(inside >= cfg.cover * np.maximum(sizes, 1)) if inside[i] > 0]
+        if not objects and inside.size and inside.max() >= cfg.inside * max(int(inst.ink.sum()), 1):
+            objects = [int(inside.argmax())]
+        objects = [int(i) for i in objects if i not in taken_objects]
+        ink = (np.isin(owner, objects) if objects else np.zeros(owner.shape, bool)) | (inst.ink & (owner < 0))
+        ink &= ~taken_ink
+        if not ink.any():
+            continue
+        taken_objects.update(objects)
+        taken_ink |= ink
+        out.append(replace(inst, ink=ink, region=inst.region | ink))
+    return out
+
+
+def partition_instances(partition: InkPartition, mask_threshold: float = 0.4) -> list:
+    """Every object of a partition as a labelled ReferredInstance (ink: the object's owned ink; region: its
+    silhouette), best score first."""
+    from grmnet.data.categories import singular
+    from grmnet.results import ReferredInstance, label_instances
+    instances = []
+    for i, obj in enumerate(partition.objects):
+        ink = partition.ink(i)
+        box = bbox_of(ink)
+        if box is None:
+            continue
+        instances.append(ReferredInstance(obj.category, float(obj.score), tuple(float(v) for v in box), ink,
+                                          partition.region(i, mask_threshold)))
+    return label_instances(instances, singular)
+
+
+class SketchPartitioner:
+    """Whole-sketch partitions for a GRM-Net engine (`grmnet.prediction.Predictor`), made once per sketch and
+    cached by the sketch's content like the engine's features, so every query on the sketch maps onto the same
+    partition.
+
+    >>> partitioner = SketchPartitioner(engine)
+    >>> layers = partitioner.split(image)                           # every object, disjoint inks
+    >>> sketch = engine.encode(image)
+    >>> owned = partitioner.assign(sketch, engine.refer(sketch, "the cat").instances)
+    """
+
+    def __init__(self, engine, detect_cfg: DetectAllConfig = DetectAllConfig(),
+                 partition_cfg: PartitionConfig = PartitionConfig(), cache_size: int = 4):
+        from grmnet.imaging import SketchCache
+        self.engine = engine
+        self.detect_cfg, self.partition_cfg = detect_cfg, partition_cfg
+        self._cache = SketchCache(cache_size)
+        self._sentences = None
+        self.last_stages_ms: dict[str, float] = {}
+
+    def detections(self, sketch) -> list[Detection]:
+        """Every object of an encoded sketch. An engine with its own `detect_all(sketch)` (a test double, another
+        method) gives them; GRM-Net engines use the referring heads (`detect_all`)."""
+        own = getattr(self.engine, "detect_all", None)
+        if own is not None:
+            return own(sketch)
+        if self._sentences is None:
+            self._sentences = category_sentences(self.engine.model, self.engine.vocab, self.engine.cfg.max_words)
+        return detect_all(self.engine.model, sketch.features, sketch.inputs, self._sentences, sketch.grey.shape,
+                          self.detect_cfg)
+
+    def partition(self, sketch) -> InkPartition:
+        """The partition of an encoded sketch (`engine.encode(image)`), from the cache when seen recently."""
+        from grmnet.imaging import ink_mask
+
+        def make() -> InkPartition:
+            t0 = time.perf_counter()
+            found = self.detections(sketch)
+            t1 = time.perf_counter()
+            part = partition_ink(ink_mask(sketch.grey), found, self.partition_cfg)
+            self.last_stages_ms = {"detect_all": (t1 - t0) * 1e3, "partition": (time.perf_counter() - t1) * 1e3}
+            return part
+        part, _ = self._cache.get_or_make(sketch.grey, make)
+        return part
+
+    def split(self, image) -> list:
+        """Every object of a sketch (path / PIL / array) as labelled ReferredInstances with disjoint inks."""
+        return partition_instances(self.partition(self.engine.encode(image)), self.partition_cfg.mask_threshold)
+
+    def assign(self, sketch, instances: Sequence) -> list:
+        """A referring result's instances on an encoded sketch -> the same instances owning partition ink."""
+        return assign_to_partition(self.partition(sketch), instances)
+
+
+_PARTITIONERS: "weakref.WeakKeyDictionary[object, SketchPartitioner]" = weakref.WeakKeyDictionary()
+
+
+def partitioner_of(engine) -> SketchPartitioner:
+    """The engine's partitioner (one per engine, so its cache is shared by every caller)."""
+    if engine not in _PARTITIONERS:
+        _PARTITIONERS[engine] = SketchPartitioner(engine)
+    return _PARTITIONERS[engine]
+
+
+def split_into_layers(engine, image) -> list:
+    """Every object of a sketch as ReferredInstances whose inks never overlap (the app's "Split into layers").
+
+    engine: a GRM-Net referring engine (or any engine with `detect_all(sketch)`); image: path / PIL / array."""
+    return partitioner_of(engine).split(image)

@@ -199,3 +199,105 @@ def test_soft_edges_follow_the_nearest_ink():
     out = spread_to_soft_ink(owner, ink, soft, max_distance=1.5)
     assert (out[1:4, 0:4] == 0).all() and (out[1:4, 5:9] == -1).all()
     assert (out[0] == -1).all()
+
+
+# ---- referring results and whole-sketch layers -------------------------------------------------------------
+
+def referred(category: str, ink: np.ndarray, score: float = 0.9, region=None):
+    from grmnet.results import ReferredInstance
+    region = ink if region is None else region
+    return ReferredInstance(category, score, box_of(ink | region), ink, region, 1, f"{category} 1")
+
+
+def two_sheep_and_a_ground_line():
+    left, right = circle(80, 100, 40), circle(220, 100, 40)
+    ground = line((0, 190), (299, 190), 2)
+    ink = left | right | ground
+    part = partition_ink(ink, [detection("sheep", circle(80, 100, 42, filled=True)),
+                               detection("sheep", circle(220, 100, 42, filled=True), 0.8)], config())
+    return ink, part, left, right, ground
+
+
+def test_a_referred_instance_takes_its_partition_object_whole_and_nothing_another_object_owns():
+    ink, part, left, right, ground = two_sheep_and_a_ground_line()
+    from grmnet.partition import assign_to_partition
+    # a sloppy mask: most of the left sheep, a bite of the right one, and some unclaimed ground line
+    sloppy = (circle(80, 100, 44, filled=True) & ink & ~line((40, 100), (120, 100), 30)) | (right & line((180, 80), (180, 120), 30))
+    sloppy |= ground & line((60, 190), (100, 190), 6)
+    (owned,) = assign_to_partition(part, [referred("sheep", sloppy)])
+    left_object = part.ink(int(np.argmax([(part.ink(k) & left).sum() for k in range(len(part))])))
+    assert (owned.ink & left_object).sum() == left_object.sum()          # the whole left sheep...
+    assert not (owned.ink & right).any()                                  # ...nothing of the right one...
+    assert (owned.ink & ground).sum() == (sloppy & ground).sum()          # ...plus the unclaimed ink it covered
+    # another query on the same object lifts exactly the same ink
+    (again,) = assign_to_partition(part, [referred("sheep", circle(80, 100, 41, filled=True) & ink)])
+    assert np.array_equal(again.ink & ~ground, owned.ink & ~ground)
+
+
+def test_instances_of_one_result_never_share_ink():
+    ink, part, left, right, ground = two_sheep_and_a_ground_line()
+    from grmnet.partition import assign_to_partition
+    both = circle(150, 100, 120, filled=True) & ink & ~ground              # one box over both sheep
+    instances = [referred("sheep", both, 0.95), referred("sheep", left, 0.9), referred("sheep", right, 0.8)]
+    owned = assign_to_partition(part, instances)
+    assert len(owned) == 1 and owned[0].score == 0.95                    # the others are already taken
+    assert (owned[0].ink & (left | right)).sum() == (left | right).sum()
+    two = assign_to_partition(part, [referred("sheep", left, 0.9), referred("sheep", right, 0.8)])
+    assert len(two) == 2 and not (two[0].ink & two[1].ink).any()
+
+
+def test_partition_instances_are_labelled_and_disjoint():
+    from grmnet.partition import partition_instances
+    ink, part, *_ = two_sheep_and_a_ground_line()
+    layers = partition_instances(part)
+    assert sorted(i.label for i in layers) == ["sheep 1", "sheep 2"]
+    assert not (layers[0].ink & layers[1].ink).any()
+    assert all((i.region >= i.ink).all() for i in layers)                 # the silhouette holds the ink
+
+
+class DetectingEngine:
+    """An engine stand-in with its own detect_all: encode/predict are what the partitioner needs."""
+
+    def __init__(self, detections):
+        self.detections, self.calls = detections, 0
+
+    def encode(self, image):
+        from types import SimpleNamespace
+        from grmnet.imaging import to_grey
+        return SimpleNamespace(grey=to_grey(image))
+
+    def detect_all(self, sketch):
+        self.calls += 1
+        return self.detections
+
+
+def test_split_into_layers_is_cached_per_sketch():
+    from grmnet.partition import split_into_layers
+    ink, part, left, right, ground = two_sheep_and_a_ground_line()
+    engine = DetectingEngine([detection("sheep", circle(80, 100, 42, filled=True)),
+                              detection("sheep", circle(220, 100, 42, filled=True), 0.8)])
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    layers = split_into_layers(engine, image)
+    assert len(layers) == 2 and engine.calls == 1
+    assert len(split_into_layers(engine, image.copy())) == 2 and engine.calls == 1   # same content: cached
+    changed = image.copy()
+    changed[5, 5] = 0
+    split_into_layers(engine, changed)
+    assert engine.calls == 2
+
+
+def test_detect_all_runs_the_referring_heads_of_a_real_model(tmp_path):
+    pytest.importorskip("torch")
+    from fakes import make_test_sketch, make_tiny_weights
+    from grmnet.partition import DetectAllConfig, category_sentences, detect_all
+    from grmnet.prediction import Predictor
+    engine = Predictor(make_tiny_weights(tmp_path).parent)
+    sketch = engine.encode(make_test_sketch())
+    sentences = category_sentences(engine.model, engine.vocab, engine.cfg.max_words)
+    found = detect_all(engine.model, sketch.features, sketch.inputs, sentences, sketch.grey.shape,
+                       DetectAllConfig(score_threshold=0.0, max_detections=5))
+    assert 0 < len(found) <= 5 and [d.score for d in found] == sorted((d.score for d in found), reverse=True)
+    for d in found:
+        x, y = d.origin
+        assert d.prob.dtype == np.float32 and 0 <= x < 320 and 0 <= y < 200
+        assert d.prob.shape[0] <= 200 - y and d.prob.shape[1] <= 320 - x
