@@ -63,6 +63,11 @@ class DocumentSnapshot:
     def height(self) -> int:
         return int(self.base.shape[0])
 
+    @property
+    def pixels(self) -> int:
+        """How much there is to write: the base's pixels and every layer's."""
+        return self.base.shape[0] * self.base.shape[1] + sum(layer.ink_mask.size for layer in self.layers)
+
     def composite(self, include_hidden: bool = False) -> np.ndarray:
         out = self.base.copy()
         for layer in self.layers:
@@ -193,6 +198,14 @@ def _hex(color) -> str:
     return "#{:02x}{:02x}{:02x}".format(*[int(c) for c in color])
 
 
+def _simplified(ring: np.ndarray, tolerance: float) -> np.ndarray:
+    """Douglas-Peucker of a closed ring with OpenCV, which releases the GIL: shapely's simplify holds
+    it for seconds on a big drawing's outline, and a background export would freeze the window."""
+    if len(ring) <= 3:
+        return ring
+    return cv2.approxPolyDP(ring.astype(np.float32).reshape(-1, 1, 2), tolerance, True)[:, 0, :].astype(np.float64)
+
+
 def trace_mask(mask: np.ndarray, dx: float = 0.0, dy: float = 0.0,
                tolerance: float = SVG_SIMPLIFY_TOLERANCE) -> str:
     """SVG path data (even-odd) of a mask's outlines: OpenCV contours -> shapely, simplified.
@@ -227,12 +240,11 @@ def trace_mask(mask: np.ndarray, dx: float = 0.0, dy: float = 0.0,
                     holes.append(ring(child))
                 child = hierarchy[child][0]
             shape = Polygon(outer, holes).buffer(0.5, join_style="mitre")
-        shape = shape.simplify(tolerance, preserve_topology=True)
         for poly in getattr(shape, "geoms", [shape]):
             if poly.is_empty:
                 continue
             for r in [poly.exterior, *poly.interiors]:
-                coords = np.asarray(r.coords)[:-1] + (dx, dy)
+                coords = _simplified(np.asarray(r.coords)[:-1], tolerance) + (dx, dy)
                 if len(coords) >= 3:
                     parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in coords) + " Z")
     return " ".join(parts)

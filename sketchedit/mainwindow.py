@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSpinBox,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,11 +35,11 @@ from sketchedit.atomic import ExportError
 from sketchedit.canvas import SketchCanvas
 from sketchedit.document import SketchDocument
 from sketchedit.export import FORMATS, check_export_path, export_document, is_openable, open_document, snapshot_of
-from sketchedit.jobs import BackgroundJob, Cancelled, run_with_progress
+from sketchedit.jobs import PROCESS_PIXELS, Cancelled, run_and_wait, start_job, warm_up
 from sketchedit.layers_panel import LayersPanel
 from sketchedit.ora import save_ora
 from sketchedit.preferences import Preferences, PreferencesDialog
-from sketchedit.recovery import CrashedSession, RecoverySession, crashed_sessions
+from sketchedit.recovery import CrashedSession, RecoverySession, crashed_sessions, write_recovery_files
 from sketchedit.query_bar import QueryBar, words_of
 from sketchedit.worker import ModelClient, load_engine
 
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         self._edits = 0  # document changes so far; autosave remembers up to which one it saved
         self._autosaved_edits = 0
         self._first_unsaved_edit: float | None = None
-        self._autosave_job: BackgroundJob | None = None
+        self._autosave_job = None  # a sketchedit.jobs job while a background autosave runs
         self._autosave_job_edits = 0
         self._long_job_running = False
 
@@ -101,6 +102,18 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(90)
         self.busy.setVisible(False)
         self.statusBar().addPermanentWidget(self.busy)
+        # Progress of an export or save, with its Cancel button (shown while one runs; see _run_long).
+        self.job_progress = QProgressBar(self)
+        self.job_progress.setRange(0, 1000)
+        self.job_progress.setMaximumWidth(160)
+        self.job_progress.setVisible(False)
+        self.job_cancel = QToolButton(self)
+        self.job_cancel.setText("Cancel")
+        self.job_cancel.setVisible(False)
+        self.job_cancel.clicked.connect(self.cancel_long_job)
+        self._long_job = None
+        self.statusBar().addPermanentWidget(self.job_progress)
+        self.statusBar().addPermanentWidget(self.job_cancel)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.model_status)
 
@@ -244,6 +257,8 @@ class MainWindow(QMainWindow):
         self._edits = self._autosaved_edits = 0
         self._first_unsaved_edit = None
         self.autosave_timer.stop()
+        if doc.width * doc.height > PROCESS_PIXELS:
+            warm_up()  # large sketches save and export in a worker process: start it now
         self._update_title()
         if old is not None:
             old.deleteLater()
@@ -321,19 +336,44 @@ class MainWindow(QMainWindow):
             path += ".ora"
         return self.save_to(path)
 
-    def _run_long(self, label: str, work):
-        """``work(progress)`` off the UI thread behind a cancellable progress dialog (the event loop
-        keeps turning); returns its result or raises its error."""
+    def _run_long(self, label: str, fn, snapshot, *args):
+        """``fn(snapshot, *args, progress=...)`` off the UI thread (a worker process for a large
+        sketch) while the window stays usable: progress and Cancel in the status bar, editing goes
+        on (the work has its own copy). Returns its result or raises its error."""
+        long_actions = (self.act_save, self.act_save_as, self.act_export, self.act_open, self.act_new)
+        started = time.monotonic()
+
+        def show_progress(fraction: float) -> None:
+            if time.monotonic() - started > 0.3:  # quick jobs finish without anything flashing up
+                self.job_progress.setVisible(True)
+                self.job_cancel.setVisible(True)
+            self.job_progress.setValue(int(fraction * 1000))
+
+        def keep_job(job) -> None:
+            self._long_job = job
+
         self._long_job_running = True
+        for action in long_actions:  # one export or save at a time
+            action.setEnabled(False)
+        self.show_status(label, 0)
         try:
-            return run_with_progress(self, label, work)
+            return run_and_wait(fn, snapshot, *args, pixels=snapshot.pixels, on_start=keep_job,
+                                on_progress=show_progress)
         finally:
-            self._long_job_running = False
+            self._long_job_running, self._long_job = False, None
+            self.job_progress.setVisible(False)
+            self.job_cancel.setVisible(False)
+            for action in long_actions:
+                action.setEnabled(True)
+
+    def cancel_long_job(self) -> None:
+        if self._long_job is not None:
+            self._long_job.cancel()
 
     def save_to(self, path: str) -> bool:
         doc, snapshot, index = self.doc, snapshot_of(self.doc), self.doc.undo_stack.index()
         try:
-            self._run_long(f"Saving {os.path.basename(path)}…", lambda progress: save_ora(snapshot, path, progress))
+            self._run_long(f"Saving {os.path.basename(path)}…", save_ora, snapshot, path)
         except Cancelled:
             self.show_status("Save cancelled; nothing was written")
             return False
@@ -365,8 +405,7 @@ class MainWindow(QMainWindow):
         try:
             kind = check_export_path(path, kind)
             snapshot = snapshot_of(self.doc)
-            written = self._run_long(f"Exporting {os.path.basename(path)}…",
-                                     lambda progress: export_document(snapshot, path, kind, progress))
+            written = self._run_long(f"Exporting {os.path.basename(path)}…", export_document, snapshot, path, kind)
         except Cancelled:
             self.show_status("Export cancelled; nothing was written")
             return False
@@ -521,10 +560,15 @@ class MainWindow(QMainWindow):
             return
         if not self._has_unsaved_edits:
             return
-        snapshot, info, session = snapshot_of(self.doc), self._recovery_info(), self.recovery
+        try:
+            folder = self.recovery.prepare()  # the lock stays with this process
+        except OSError as exc:
+            self.show_status(f"Autosave failed: {exc}")
+            return
+        snapshot = snapshot_of(self.doc)
         self._autosave_job_edits, self._first_unsaved_edit = self._edits, None
-        self._autosave_job = BackgroundJob(lambda _progress: session.write(snapshot, info), "sketchedit-autosave")
-        self._autosave_job.start()
+        self._autosave_job = start_job(write_recovery_files, folder, snapshot, self._recovery_info(), os.getpid(),
+                                       pixels=snapshot.pixels)
         self._autosave_poll.start()
 
     def _finish_autosave(self) -> None:

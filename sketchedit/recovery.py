@@ -99,14 +99,14 @@ class RecoverySession:
             if self._lock_fd is None:
                 raise OSError(f"cannot lock the recovery folder {self.folder}")
 
+    def prepare(self) -> str:
+        """Create and lock the folder (in this process, which keeps the lock); returns it."""
+        self._ensure_locked()
+        return self.folder
+
     def write(self, doc, info: dict) -> None:
         """Autosave ``doc`` (a document or a snapshot of one) and its info, each file atomically."""
-        from sketchedit.ora import save_ora
-
-        self._ensure_locked()
-        with atomic_path(self.document_path, suffix=".ora") as tmp:
-            save_ora(doc, tmp)
-        atomic_write_text(self.info_path, json.dumps({**info, "pid": os.getpid(), "time": time.time()}))
+        write_recovery_files(self.prepare(), doc, info, os.getpid())
 
     def discard(self) -> None:
         """Remove the recovery files (the work is saved or was discarded by the user)."""
@@ -119,6 +119,16 @@ class RecoverySession:
         """Let go of the lock but keep the files, as a crash would (tests simulate crashes with it)."""
         _release(self._lock_fd)
         self._lock_fd = None
+
+
+def write_recovery_files(folder: str, doc, info: dict, owner_pid: int, progress=None) -> None:
+    """Write a session's document and info (atomically, each); may run in a worker process, so the
+    window's process id comes as ``owner_pid``."""
+    from sketchedit.ora import save_ora
+
+    with atomic_path(os.path.join(folder, DOCUMENT_NAME), suffix=".ora") as tmp:
+        save_ora(doc, tmp, progress)
+    atomic_write_text(os.path.join(folder, INFO_NAME), json.dumps({**info, "pid": owner_pid, "time": time.time()}))
 
 
 @dataclass
