@@ -37,6 +37,18 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 TOOLS = ("move", "pen", "eraser")
 
 
+def layer_colour(layer: InstanceLayer) -> tuple[int, int, int]:
+    """The colour a layer is shown with (outline, tag, panel swatch): its stroke colour once the
+    user recoloured it, else its outline colour from the palette."""
+    return layer.stroke_color if layer.stroke_color is not None else layer.outline_color
+
+
+def readable_text_colour(rgb) -> Qt.GlobalColor:
+    """Black or white, whichever reads better on ``rgb``."""
+    r, g, b = rgb
+    return Qt.GlobalColor.black if r * 0.299 + g * 0.587 + b * 0.114 > 150 else Qt.GlobalColor.white
+
+
 def pixmap_of(pixels: np.ndarray) -> QPixmap:
     """QPixmap of an HxWx3 or HxWx4 uint8 array (copied, so the array may change later)."""
     pixels = np.ascontiguousarray(pixels)
@@ -75,15 +87,15 @@ class LayerItem(QGraphicsPixmapItem):
         x, y = layer.position
         self.setPos(x, y)
         self.setVisible(layer.visible)
-        color = QColor(*layer.outline_color)
+        color = QColor(*layer_colour(layer))
         pen = QPen(color, 2, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         w, h = layer.size
         self.outline.setPen(pen)
         self.outline.setRect(QRectF(-2, -2, w + 4, h + 4))
         self.outline.setVisible(selected)
-        self.tag.setText(str(layer.index) if not selected else layer.label + (" (locked)" if layer.locked else ""))
-        self.tag.setBrush(QBrush(Qt.GlobalColor.white))
+        self.tag.setText(layer.label + (" (locked)" if layer.locked else ""))  # as in the panel
+        self.tag.setBrush(QBrush(readable_text_colour(layer_colour(layer))))
         text_rect = self.tag.boundingRect()
         self.tag_box.setRect(text_rect.adjusted(-3, -1, 3, 1))
         self.tag_box.setBrush(QBrush(color))
@@ -124,6 +136,7 @@ class SketchCanvas(QGraphicsView):
         self._nudge_key = 0
         self._tablet_pressure: float | None = None
         self._space_held = False  # Space + drag pans, as in Krita and Photoshop
+        self._fitting = True  # the view follows its size (fit) until the user zooms
 
     # ------------------------------------------------------------ document
     def set_document(self, doc: SketchDocument) -> None:
@@ -172,6 +185,7 @@ class SketchCanvas(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, zoom: float) -> None:
+        self._fitting = False
         zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         factor = zoom / self.zoom
         self.scale(factor, factor)  # scale() honours the anchor: zoom about the cursor
@@ -181,9 +195,17 @@ class SketchCanvas(QGraphicsView):
         self.set_zoom(self.zoom * factor)
 
     def fit(self) -> None:
+        self._fitting = True
         if self.doc is not None:
             self.fitInView(self.scene().sceneRect().adjusted(-8, -8, 8, 8), Qt.AspectRatioMode.KeepAspectRatio)
             self.zoom_changed.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        # A sketch set before the window was laid out was fitted into a tiny viewport (a 4 % zoom):
+        # refit while the view is in "fit" mode, i.e. until the user zooms.
+        super().resizeEvent(event)
+        if self._fitting:
+            self.fit()
 
     def set_tool(self, tool: str) -> None:
         if tool not in TOOLS:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sketchedit.canvas import layer_colour
 from sketchedit.document import SketchDocument
 
 COL_VISIBLE, COL_LOCKED, COL_LABEL = 0, 1, 2
@@ -128,7 +129,7 @@ class LayersPanel(QWidget):
     def _fill_item(self, item: QTreeWidgetItem, uid: int) -> None:
         layer = self.doc.layer(uid)
         item.setText(COL_LABEL, layer.label)
-        item.setIcon(COL_LABEL, swatch(layer.display_color, layer.fill_color))
+        item.setIcon(COL_LABEL, swatch(layer_colour(layer), layer.fill_color))  # the colour of its tag on the canvas
         item.setCheckState(COL_VISIBLE, Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
         item.setCheckState(COL_LOCKED, Qt.CheckState.Checked if layer.locked else Qt.CheckState.Unchecked)
         item.setToolTip(COL_LABEL, f"{layer.label} — {layer.category}, score {layer.score:.2f}")
