@@ -113,9 +113,9 @@ def run_apply(args) -> dict:
     from sketchedit.export import check_export_path, export_document, open_document
 
     check_export_path(args.out)  # a bad output path is reported now, not after loading torch and the model
+    doc = open_document(args.image)  # so is a bad image
     from grmnet.methods import load_engine
 
-    doc = open_document(args.image)
     engine = load_engine("grmnet", args.weights, device=args.device, threshold=args.threshold)
     result = engine.predict(doc.composite(), [args.expression], threshold=args.threshold).results[0]
     instances = result.instances
