@@ -222,7 +222,7 @@ def test_kill_9_during_export_leaves_old_or_new_file_and_no_temporaries(tmp_path
     script.write_text(KILL_SCRIPT)
     rng = np.random.default_rng(0)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    kills = 0
+    kills = complete = stale = 0
     for n in range(20):
         proc = subprocess.Popen([sys.executable, str(script), str(target), str(n)], stdout=subprocess.PIPE,
                                 env=env, cwd=os.getcwd())
@@ -234,8 +234,11 @@ def test_kill_9_during_export_leaves_old_or_new_file_and_no_temporaries(tmp_path
         kills += proc.returncode == -signal.SIGKILL
         if target.exists():
             assert _complete_ora(target), f"kill {n}: a half-written file"
+            complete += 1
+        stale += len(leftovers(tmp_path))
     assert kills == 20
     assert target.exists(), "at least one export finished in 20 runs"
     export_document(SketchDocument(np.full((8, 8, 3), 255, np.uint8)), target)  # the next run
     assert leftovers(tmp_path) == [] and _complete_ora(target)
-    json.dumps({"kills": kills})
+    print(json.dumps({"kill_9": kills, "target_complete_after_kill": complete, "temporaries_seen_after_kills": stale,
+                      "temporaries_after_next_run": len(leftovers(tmp_path))}))
