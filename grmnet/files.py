@@ -6,7 +6,7 @@
 Both write to a temporary sibling (``.~NAME.<host>-<pid>-<random>.tmp``), fsync it and move it into
 place with os.replace, so a crash, a kill -9, a full disk or an exception never leaves half a file; the
 temporary is removed on any failure, and ones left by killed runs (their process is gone) are removed
-by the next write into the same folder.
+by the next run's first write into the same folder.
 
 What the user named is the only thing replaced: an existing output file must be a regular file (never
 a folder, a device or a pipe), a folder output must be new or an empty folder (a non-empty one is
@@ -25,6 +25,7 @@ import secrets
 import shutil
 import socket
 import stat
+import threading
 import time
 import zlib
 from typing import Callable, Iterator
@@ -179,6 +180,20 @@ def clean_stale_temps(folder: str | os.PathLike) -> int:
     return len(stale)
 
 
+_cleaned_folders: set[str] = set()
+_cleaned_lock = threading.Lock()
+
+
+def _clean_once(folder: str) -> None:
+    """Clean a folder's stale temporaries on this process's first write there: a dataset writer
+    puts thousands of files in one folder and must not list it for each one."""
+    with _cleaned_lock:
+        if folder in _cleaned_folders:
+            return
+        _cleaned_folders.add(folder)
+    clean_stale_temps(folder)
+
+
 def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -226,19 +241,23 @@ def _take_over_owner_and_mode(tmp: str, target: str, default_mode: int) -> None:
 
 
 @contextlib.contextmanager
-def temp_file_for(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
+def temp_file_for(path: str | os.PathLike, suffix: str = "", durable: bool = True) -> Iterator[str]:
     """Yield a temporary file path next to ``path``; when the block ends normally the file is
-    synced and moved onto ``path``. On any exception (or KeyboardInterrupt) it is removed."""
+    synced and moved onto ``path``. On any exception (or KeyboardInterrupt) it is removed.
+    ``durable=False`` skips the fsyncs (bulk writers: still complete-or-absent, but a power cut may
+    lose the newest files)."""
     target = check_output_file(path)
-    clean_stale_temps(os.path.dirname(target))
+    _clean_once(os.path.dirname(target))
     tmp, default_mode = _new_temp_file(target, suffix)
     try:
         yield tmp
-        _fsync_path(tmp)  # the bytes are on disk before the name points at them
+        if durable:
+            _fsync_path(tmp)  # the bytes are on disk before the name points at them
         _take_over_owner_and_mode(tmp, target, default_mode)
         os.replace(tmp, target)
         tmp = None
-        _fsync_folder(os.path.dirname(target))
+        if durable:
+            _fsync_folder(os.path.dirname(target))
     finally:
         if tmp is not None:
             _remove(tmp)
@@ -278,7 +297,7 @@ def temp_folder_for(path: str | os.PathLike) -> Iterator[str]:
     """Yield a fresh temporary folder next to ``path``; when the block ends normally it becomes
     ``path`` (which must be new or an empty folder). On any exception it is removed."""
     target = check_output_folder(path)
-    clean_stale_temps(os.path.dirname(target))
+    _clean_once(os.path.dirname(target))
     tmp = _new_temp_folder(target)
     try:
         yield tmp
@@ -293,11 +312,13 @@ def temp_folder_for(path: str | os.PathLike) -> Iterator[str]:
 
 
 # ------------------------------------------------------------------------------------ one-call API
-def atomic_write(path: str | os.PathLike, write_fn: Callable[[str], object], suffix: str = "") -> str:
+def atomic_write(path: str | os.PathLike, write_fn: Callable[[str], object], suffix: str = "",
+                 durable: bool = True) -> str:
     """Call ``write_fn(tmp_path)`` to write the whole file, then put it at ``path`` atomically.
-    ``suffix`` ends the temporary's name (for writers that pick the format by extension).
-    Returns the path written. Raises OutputPathError for an unusable path, OSError when writing fails."""
-    with temp_file_for(path, suffix) as tmp:
+    ``suffix`` ends the temporary's name (for writers that pick the format by extension);
+    ``durable=False`` skips the fsyncs (see temp_file_for). Returns the path written.
+    Raises OutputPathError for an unusable path, OSError when writing fails."""
+    with temp_file_for(path, suffix, durable) as tmp:
         write_fn(tmp)
     return _resolved(path)
 
