@@ -177,7 +177,12 @@ def _distill_language(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rewrites", type=int, default=4, help="meaning-preserving rewrites per template")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--held-out", type=float, default=0.1, help="share of templates kept out (reported)")
-    p.add_argument("--template-weight", type=float, default=4.0,
+    p.add_argument("--extra-templates", nargs="*", default=None, metavar="SENTENCES_JSON",
+                   help="also every expression string of these SketchyScene-Matching sentence files (train/val "
+                        "text of the grammar; never a test file)")
+    p.add_argument("--language", choices=["hybrid", "minilm"], default="hybrid",
+                   help="hybrid: keep the BiLSTM for expressions it fully knows; minilm: replace it")
+    p.add_argument("--template-weight", type=float, default=2.0,
                    help="loss weight of a template against one of its rewrites")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start-key", type=int, default=900001, help="first train scene key (never val/test)")

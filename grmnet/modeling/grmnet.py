@@ -33,7 +33,7 @@ class GRMNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.language = build_language_encoder(cfg.language_model, vocab_size, cfg.word_dim, cfg.lstm_hidden,
-                                               cfg.lang_dim, cfg.bidirectional)
+                                               cfg.lang_dim, cfg.bidirectional, cfg.max_words)
         self.backbone = build_backbone(cfg)
         self.rpn = FusedRPN(cfg)
         self.roi_heads = FusedRoIHeads(cfg)

@@ -179,10 +179,13 @@ class PretrainedLanguageEncoder(nn.Module):
 
 
 def build_language_encoder(language_model: str, vocab_size: int, word_dim: int, hidden: int, lang_dim: int,
-                           bidirectional: bool) -> nn.Module:
-    """The configured language side: the paper's BiLSTM over our vocabulary, or the pretrained encoder."""
+                           bidirectional: bool, max_words: int) -> nn.Module:
+    """The configured language side: the paper's BiLSTM over our vocabulary, the pretrained encoder, or both
+    (each expression routed to one, see HybridVocabulary)."""
     if language_model == "minilm":
         return PretrainedLanguageEncoder(lang_dim)
+    if language_model == "hybrid":
+        return HybridLanguageEncoder(vocab_size, word_dim, hidden, lang_dim, bidirectional, max_words)
     return LanguageEncoder(vocab_size, word_dim, hidden, lang_dim, bidirectional)
 
 
@@ -194,3 +197,67 @@ def wordpiece_vocabulary() -> WordPieceVocabulary:
     tok.no_padding()
     tok.no_truncation()
     return WordPieceVocabulary(tok)
+
+
+class HybridVocabulary:
+    """Routes each expression: to the trained BiLSTM when it knows every word (the template grammar, where the
+    BiLSTM is exact), else to the pretrained encoder (open vocabulary, distilled from the BiLSTM).
+
+    encode_batch -> tokens [B, 1 + max_words + P] = (route: 1 = pretrained, word ids, WordPiece ids) and
+    lengths [B, 2] = (words, word pieces)."""
+
+    known_words: frozenset[str] = frozenset()
+
+    def __init__(self, words: Vocabulary, pieces: WordPieceVocabulary):
+        self.words, self.pieces = words, pieces
+
+    def knows(self, word: str) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def to_lines(self) -> list[str]:
+        return self.words.to_lines()
+
+    def encode_batch(self, expressions: Sequence[str], max_words: int) -> tuple[torch.Tensor, torch.Tensor]:
+        route = torch.tensor([[0 if (w := tokenize(e)) and all(self.words.knows(x) for x in w) else 1]
+                              for e in expressions], dtype=torch.long)
+        word_ids, word_lengths = self.words.encode_batch(expressions, max_words)
+        piece_ids, piece_lengths = self.pieces.encode_batch(expressions, MAX_WORDPIECES)
+        return torch.cat([route, word_ids, piece_ids], 1), torch.stack([word_lengths, piece_lengths], 1)
+
+
+MAX_WORDPIECES = 32
+
+
+class HybridLanguageEncoder(nn.Module):
+    """`words`: the paper's BiLSTM; `pieces`: the pretrained encoder + head trained to reproduce the BiLSTM's
+    features (grmnet distill-language). Each expression goes to the one its route names.
+
+    tokens [B, 1 + max_words + P], lengths [B, 2] (see HybridVocabulary) -> [B, lang_dim]
+    """
+
+    def __init__(self, vocab_size: int, word_dim: int, hidden: int, lang_dim: int, bidirectional: bool,
+                 max_words: int):
+        super().__init__()
+        self.max_words = max_words
+        self.words = LanguageEncoder(vocab_size, word_dim, hidden, lang_dim, bidirectional)
+        self.pieces = PretrainedLanguageEncoder(lang_dim)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        route = tokens[:, 0].bool()
+        word_ids, piece_ids = tokens[:, 1:1 + self.max_words], tokens[:, 1 + self.max_words:]
+        out = None
+        for use_pieces in (False, True):
+            rows = torch.nonzero(route == use_pieces).flatten()
+            if not len(rows):
+                continue
+            if use_pieces:
+                feats = self.pieces(piece_ids[rows], lengths[rows, 1])
+            else:
+                feats = self.words(word_ids[rows], lengths[rows, 0])
+            if out is None:
+                out = feats.new_zeros((tokens.shape[0], feats.shape[1]))
+            out[rows] = feats
+        return out
