@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate every number and figure of docs/ from the shipped weights (resources/weights/):
 # inference tuning on val, evaluation on the synthetic test split and the real samples, latency, figures.
-# TUNED=1 keeps the inference settings already in resources/weights/config.json and docs/results/tuning.json.
+# TUNED=1 keeps the inference settings already in resources/weights/inference.json and docs/results/tuning.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs/results
@@ -11,7 +11,10 @@ grmnet evaluate --data data/synth --split test --limit 1500 --json docs/results/
 if [ -d "$REAL" ]; then
   grmnet evaluate --data "$REAL" --split test --json docs/results/real_samples.json > /dev/null
 fi
-grmnet bench --repeats 10 | tail -1 > docs/results/bench.json
+if [ -d "$REAL" ] && [ -d data/synth/test ]; then
+  VOCAB= tools/eval_heldout_phrasing.sh docs/results/heldout_phrasing > docs/results/heldout_phrasing.md
+fi
+grmnet bench --repeats 10 --busy 1 | tail -1 > docs/results/bench.json
 python tools/compare_backbones.py --json docs/results/backbones.json
 python tools/prediction_figure.py
 python tools/write_results.py

@@ -128,6 +128,26 @@ def tuning_section(t: dict | None) -> list[str]:
     return lines + [""]
 
 
+def phrasing_section() -> list[str]:
+    """Template vs the hand-written held-out free phrasing, same images, per variation type."""
+    md = ROOT / "docs" / "results" / "heldout_phrasing.md"
+    if not md.is_file():
+        return []
+    return ["## Free phrasing (held out, written by hand; never used for training or for choosing settings)", "",
+            "`tools/eval_heldout_phrasing.sh docs/results/heldout_phrasing --weights resources/weights` "
+            "(`resources/heldout_phrasing/`: 79 pairs on the 3 real samples, 189 on synthetic test scenes; template "
+            "rows are the template expressions of the same images). Class-agnostic ink-mask AP as above.",
+            "", md.read_text().strip(), ""]
+
+
+def layers_section(layers: dict | None) -> list[str]:
+    """Layer quality against ink-level ground truth (tools/measure_layers.py), when measured."""
+    if not layers:
+        return []
+    return ["## Clean layers (`python tools/measure_layers.py`)", "", "```json",
+            json.dumps(layers, indent=1)[:4000], "```", ""]
+
+
 def main() -> None:
     old = OUT.read_text() if OUT.is_file() else ""
     table1 = ""
@@ -146,6 +166,8 @@ def main() -> None:
     lines += eval_table("Real SketchyScene samples (3 sketches, 31 pairs: far too few for a claim)", real,
                         "grmnet evaluate --data ../shared/data/sketchyscene_samples --split test --json docs/results/real_samples.json")
     lines += ["Paper, real SketchyScene-Matching test set: GRM-Net 59.39 AP / 71.37 AP50 / 62.07 AP75.", ""]
+    lines += phrasing_section()
+    lines += layers_section(_load("layers.json"))
     lines += training_section() + bench_section(bench)
     lines += tuning_section(_load("tuning.json")) + backbone_section(_load("backbones.json"))
     lines += ["## Predictions", "", "![predictions](predictions.png)", "",
