@@ -6,13 +6,13 @@ from grmnet.methods import load_engine
 from grmnet.modeling.language import grammar_vocabulary_words
 from grmnet.weights import default_weights_path
 
-EXAMPLE = default_weights_path().parents[1] / "examples" / "scene_1.png"
+EXAMPLE = default_weights_path().parent / "examples" / "scene_1.png"
 
 
 @pytest.fixture(scope="module")
 def engine():
     engine = load_engine("grmnet")
-    if engine.cfg.language_model != "minilm":
+    if engine.cfg.language_model == "bilstm":
         pytest.skip("the shipped weights use the word-level BiLSTM")
     return engine
 
@@ -37,7 +37,9 @@ def test_words_outside_the_old_vocabulary_select_the_same_instances(engine):
         result = engine.refer(sketch, free)
         assert result.understood.category == "cat" and result.understood.count == "two"
         got, want = _inks(result), _inks(reference)
-        assert len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+        assert len(got) == len(want)
+        for a, b in zip(got, want):            # the same two cats (masks may differ by a few pixels)
+            assert (a & b).sum() / (a | b).sum() >= 0.9
 
 
 def test_word_order_changes_the_result(engine):
