@@ -163,6 +163,8 @@ def _bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=at_least(1), default=10)
     p.add_argument("--threads", type=at_least(1), default=None,
                    help="intra-op threads (default: the physical cores not kept busy by other processes)")
+    p.add_argument("--phrasing", choices=["template", "free"], default="template",
+                   help="benchmark expressions: the template grammar, or free phrasing (the pretrained encoder)")
     p.add_argument("--busy", type=at_least(0), default=0, metavar="N",
                    help="also measure with N busy background processes (a loaded machine)")
     p.set_defaults(func=lambda a: __import__("grmnet.commands", fromlist=["run_bench"]).run_bench(a))

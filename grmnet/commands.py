@@ -49,6 +49,8 @@ def _bench_image(args) -> tuple[np.ndarray, str]:
     return compose_scene(np.random.default_rng(12345)).drawing, "synthetic scene (seed 12345)"
 
 
+FREE_BENCH_EXPRESSIONS = ["grab the 2 kitties", "please highlight the sun", "the tallest tree", "the pooch near the house",
+                          "every fluffy cloud", "select the automobile on the right"]
 BENCH_EXPRESSIONS = ["the tree", "the two sheep on the left", "all the clouds", "the person in front of the house",
                      "the leftmost dog", "the sun in the sky", "the car on the right", "the grasses"]
 
@@ -101,8 +103,11 @@ def run_bench(args) -> int:
         raise GRMNetError("--repeats must be at least 1")
     predictor = Predictor(args.weights, device=args.device, threads=args.threads)
     grey, name = _bench_image(args)
-    expressions = [e for e in BENCH_EXPRESSIONS if len(predictor.unknown_words(e)) < len(predictor.tokenize(e))]
-    out = {"device": str(predictor.device), "image": name,
+    pool = FREE_BENCH_EXPRESSIONS if args.phrasing == "free" else BENCH_EXPRESSIONS
+    expressions = [e for e in pool if len(predictor.unknown_words(e)) < len(predictor.tokenize(e))]
+    if len(expressions) < 4:
+        raise GRMNetError(f"the model knows too few words of the {args.phrasing} benchmark expressions")
+    out = {"device": str(predictor.device), "image": name, "phrasing": args.phrasing,
            "input_size": predictor.cfg.input_size, "backbone": predictor.cfg.backbone,
            **bench_latency(predictor, grey, expressions, args.repeats)}
     if args.busy:
