@@ -79,7 +79,9 @@ def answers(monkeypatch):
 
 
 class Gui:
-    """The GUI script in a subprocess; ``edits`` yields (n, time) as its edits happen."""
+    """The GUI script in a subprocess; ``next_edit`` returns (n, time) as its edits happen."""
+
+    started: list["Gui"] = []
 
     def __init__(self, tmp_path, recovery_dir, sketch, edits=1, every_ms=300):
         script = tmp_path / "gui.py"
@@ -87,6 +89,7 @@ class Gui:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": os.getcwd()}
         self.proc = subprocess.Popen([sys.executable, str(script), str(recovery_dir), str(tmp_path), str(sketch),
                                       str(edits), str(every_ms)], stdout=subprocess.PIPE, text=True, env=env)
+        Gui.started.append(self)
 
     def next_edit(self) -> tuple[int, float]:
         while True:
@@ -97,9 +100,18 @@ class Gui:
                 return int(n), float(when)
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.proc.stdout.close()
+
+
+@pytest.fixture(autouse=True)
+def no_gui_left_behind():
+    """A failing test must not leave its GUI process running."""
+    yield
+    while Gui.started:
+        Gui.started.pop().kill()
 
 
 def new_window(qtbot, tmp_path, recovery_dir) -> MainWindow:
