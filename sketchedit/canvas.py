@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 from sketchedit.document import InstanceLayer, SketchDocument
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
-TOOLS = ("move", "pen", "eraser")
+TOOLS = ("move", "pen", "eraser", "ink")   # ink: the brush that moves ink between a layer and the sketch
+PICK_TOLERANCE_PX = 4.0                     # on screen: a click this close to a stroke picks its layer
 
 
 def layer_colour(layer: InstanceLayer) -> tuple[int, int, int]:
@@ -68,6 +69,8 @@ class LayerItem(QGraphicsPixmapItem):
         self.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
         self.setTransformationMode(Qt.TransformationMode.FastTransformation)
         self.outline = QGraphicsRectItem(self)
+        self.hover_outline = QGraphicsRectItem(self)
+        self.hover_outline.setVisible(False)
         self.tag_box = QGraphicsRectItem(self)
         self.tag = QGraphicsSimpleTextItem(self.tag_box)
         # Outline and tag keep their on-screen size whatever the zoom.
@@ -79,8 +82,9 @@ class LayerItem(QGraphicsPixmapItem):
         self.update_from(layer, selected=False)
 
     def update_from(self, layer: InstanceLayer, selected: bool) -> None:
-        # Re-render pixels only when their look changed: selection and moves are frequent.
-        pixel_key = (layer.stroke_color, layer.fill_color, layer.fill_opacity, layer.size)
+        # Re-render pixels only when their look changed: selection and moves are frequent. Edits of a
+        # layer's ink (the ink brush) replace its arrays, so the mask's identity tells a change.
+        pixel_key = (layer.stroke_color, layer.fill_color, layer.fill_opacity, layer.size, id(layer.ink_mask))
         if pixel_key != self._pixel_key:
             self.setPixmap(pixmap_of(layer.render_rgba()))
             self._pixel_key = pixel_key
@@ -94,6 +98,10 @@ class LayerItem(QGraphicsPixmapItem):
         self.outline.setPen(pen)
         self.outline.setRect(QRectF(-2, -2, w + 4, h + 4))
         self.outline.setVisible(selected)
+        hover_pen = QPen(color, 1, Qt.PenStyle.SolidLine)
+        hover_pen.setCosmetic(True)
+        self.hover_outline.setPen(hover_pen)
+        self.hover_outline.setRect(QRectF(-1, -1, w + 2, h + 2))
         self.tag.setText(layer.label + (" (locked)" if layer.locked else ""))  # as in the panel
         self.tag.setBrush(QBrush(readable_text_colour(layer_colour(layer))))
         text_rect = self.tag.boundingRect()
@@ -102,6 +110,11 @@ class LayerItem(QGraphicsPixmapItem):
         self.tag_box.setPen(QPen(Qt.PenStyle.NoPen))
         self.tag_box.setPos(-2, -2)
         self.tag_box.setOpacity(1.0 if selected else 0.75)
+
+    def set_hovered(self, hovered: bool) -> None:
+        """Highlight the layer under the cursor (what a click would select)."""
+        self.hover_outline.setVisible(hovered and not self.outline.isVisible())
+        self.setOpacity(0.8 if hovered and not self.outline.isVisible() else 1.0)
 
 
 class SketchCanvas(QGraphicsView):
@@ -126,6 +139,9 @@ class SketchCanvas(QGraphicsView):
         self.tool = "move"
         self.pen_width = 3.0
         self.eraser_width = 16.0
+        self.brush_radius = 8.0      # px of the ink brush
+        self.hovered: int | None = None
+        self._brush: tuple[int, bool] | None = None   # (layer uid, take) of the ink brush stroke in progress
         self.base_item = QGraphicsPixmapItem()
         self.scene().addItem(self.base_item)
         self.items_by_uid: dict[int, LayerItem] = {}
@@ -178,6 +194,14 @@ class SketchCanvas(QGraphicsView):
         self._nudge_key += 1  # arrow nudges of a new selection are a new undo step
         for uid, item in self.items_by_uid.items():
             item.update_from(self.doc.layer(uid), uid in self.doc.selected)
+            item.set_hovered(uid == self.hovered)
+
+    def set_hovered(self, uid: int | None) -> None:
+        if uid != self.hovered:
+            for old in (self.hovered, uid):
+                if old in self.items_by_uid:
+                    self.items_by_uid[old].set_hovered(old == uid)
+            self.hovered = uid
 
     # ----------------------------------------------------------------- view
     @property
@@ -212,6 +236,8 @@ class SketchCanvas(QGraphicsView):
             raise ValueError(tool)
         self.tool = tool
         self.viewport().setCursor(Qt.CursorShape.ArrowCursor if tool == "move" else Qt.CursorShape.CrossCursor)
+        if tool != "move":
+            self.set_hovered(None)
         self.tool_changed.emit(tool)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
@@ -225,6 +251,10 @@ class SketchCanvas(QGraphicsView):
         event.accept()
 
     # ---------------------------------------------------------------- input
+    def stroke_layer_at(self, scene_pos: QPointF) -> int | None:
+        """The layer owning the stroke under the cursor (a few screen pixels of tolerance)."""
+        return self.doc.layer_at(scene_pos.x(), scene_pos.y(), PICK_TOLERANCE_PX / max(self.zoom, 1e-6))
+
     def _layer_at(self, view_pos) -> int | None:
         for item in self.items(view_pos):
             while item is not None and not isinstance(item, LayerItem):
@@ -244,23 +274,50 @@ class SketchCanvas(QGraphicsView):
             return
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        if self.tool in ("pen", "eraser"):
+        if self.tool == "ink":
+            if len(self.doc.selected) != 1:
+                self.message.emit("Select one layer first: the ink brush moves ink between it and the sketch")
+                return
+            uid = self.doc.selected[0]
+            if self.doc.layer(uid).locked:
+                self.message.emit("The selected layer is locked")
+                return
+            # Ctrl gives the layer's ink back to the sketch; plain strokes take the sketch's ink into the layer
+            take = not event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            self._brush = (uid, take)
+        if self.tool in ("pen", "eraser", "ink"):
             self._stroke = [(pos.x(), pos.y(), self._pressure(event))]
             self._stroke_item = QGraphicsPathItem()
-            width = self.pen_width if self.tool == "pen" else self.eraser_width
-            pen = QPen(QColor(255, 255, 255) if self.tool == "eraser" else QColor(0, 0, 0), width,
-                       Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+            if self.tool == "ink":
+                uid, take = self._brush
+                color = QColor(*self.doc.layer(uid).outline_color) if take else QColor(128, 128, 128)
+                color.setAlpha(110)
+                width = 2 * self.brush_radius
+            else:
+                color = QColor(255, 255, 255) if self.tool == "eraser" else QColor(0, 0, 0)
+                width = self.pen_width if self.tool == "pen" else self.eraser_width
+            pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
             self._stroke_item.setPen(pen)
             self._stroke_item.setZValue(10_000)
             self.scene().addItem(self._stroke_item)
             self._update_stroke_preview()
             return
-        uid = self._layer_at(event.position().toPoint())
+        # the stroke under the cursor picks its layer; inside a selected layer's box, the selection is grabbed
+        uid = self.stroke_layer_at(pos)
         if uid is None:
-            self.doc.set_selection(())
+            boxed = self._layer_at(event.position().toPoint())
+            uid = boxed if boxed in self.doc.selected else None
+        shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        if uid is None:
+            if not shift:
+                self.doc.set_selection(())
             return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             sel = set(self.doc.selected) ^ {uid}
+            self.doc.set_selection([u for u in (layer.uid for layer in self.doc.layers) if u in sel])
+            return
+        if shift:  # adds to the selection
+            sel = set(self.doc.selected) | {uid}
             self.doc.set_selection([u for u in (layer.uid for layer in self.doc.layers) if u in sel])
             return
         if uid not in self.doc.selected:
@@ -279,6 +336,8 @@ class SketchCanvas(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
             return
         pos = self.mapToScene(event.position().toPoint())
+        if self.doc is not None and self.tool == "move" and event.buttons() == Qt.MouseButton.NoButton:
+            self.set_hovered(self.stroke_layer_at(pos))
         if self._stroke_item is not None:
             self._stroke.append((pos.x(), pos.y(), self._pressure(event)))
             self._update_stroke_preview()
@@ -299,6 +358,14 @@ class SketchCanvas(QGraphicsView):
             self._stroke_item = None
             points, self._stroke = self._stroke, []
             self._tablet_pressure = None
+            if self._brush is not None:
+                (uid, take), self._brush = self._brush, None
+                moved = self.doc.has_layer(uid) and self.doc.brush_ink(uid, [(x, y) for x, y, _ in points],
+                                                                       self.brush_radius, take)
+                if not moved:
+                    self.message.emit("The brush touched no ink of the sketch" if take
+                                      else "The brush touched none of the layer's ink")
+                return
             erase = self.tool == "eraser"
             self.doc.paint_stroke(points, self.eraser_width if erase else self.pen_width, erase=erase)
         elif self._drag is not None:

@@ -326,6 +326,54 @@ class SketchDocument(QObject):
             if cmd.bbox is not None:
                 self.undo_stack.push(cmd)
 
+    # ------------------------------------------------------ ink partition
+    def split_into_layers(self, instances: Sequence[ReferredInstance]) -> list[int]:
+        """Every object of the sketch becomes an indexed layer in one undo step (instances with disjoint inks,
+        e.g. grmnet.partition.split_into_layers); each takes its anti-aliased edges along. Ink already lifted
+        stays where it is. Returns the new layers' uids (selected)."""
+        cmd = SplitIntoLayersCommand(self, instances)
+        if not cmd.new_layers:
+            return []
+        self.undo_stack.push(cmd)
+        uids = [layer.uid for layer in cmd.new_layers]
+        self.set_selection(uids)
+        return uids
+
+    def layer_at(self, x: float, y: float, tolerance: float = 3.0) -> int | None:
+        """The visible layer owning the ink nearest to (x, y) in sketch coordinates, as drawn now, within
+        `tolerance` px (the upper layer on a tie); None over paper or the base sketch's own ink."""
+        best: tuple[float, int] | None = None
+        r = int(np.ceil(tolerance))
+        for layer in self.layers:                            # bottom to top: "<=" lets the upper one win ties
+            if not layer.visible:
+                continue
+            px, py = layer.position
+            lx, ly = x - px, y - py                          # in the layer's crop
+            h, w = layer.ink_mask.shape
+            x0, y0 = max(int(np.floor(lx)) - r, 0), max(int(np.floor(ly)) - r, 0)
+            x1, y1 = min(int(np.floor(lx)) + r + 1, w), min(int(np.floor(ly)) + r + 1, h)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            ys, xs = np.nonzero(layer.ink_mask[y0:y1, x0:x1])
+            if len(ys) == 0:
+                continue
+            d = float(np.min((xs + x0 + 0.5 - lx) ** 2 + (ys + y0 + 0.5 - ly) ** 2)) ** 0.5   # to pixel centres
+            if d <= tolerance + 0.5 and (best is None or d <= best[0]):
+                best = (d, layer.uid)
+        return None if best is None else best[1]
+
+    def brush_ink(self, uid: int, points: Sequence[tuple[float, float]], radius: float, take: bool) -> bool:
+        """Reassign the ink under a brush stroke (points in sketch coordinates, `radius` px): into the layer from
+        the base sketch (take=True), or out of the layer back onto the base where it is drawn now (take=False).
+        One undo step; False when the layer is locked or the brush touched no ink."""
+        if not points or not self.has_layer(uid) or self.layer(uid).locked:
+            return False
+        cmd = InkBrushCommand(self, uid, points, radius, take)
+        if cmd.changed is None:
+            return False
+        self.undo_stack.push(cmd)
+        return True
+
     # ------------------------------------------------------------- internals
     def _set_attr(self, uids: Iterable[int], attr: str, value, text: str) -> None:
         uids = [u for u in uids if self.has_layer(u) and getattr(self.layer(u), attr) != value]
@@ -373,7 +421,7 @@ class SelectAsLayersCommand(QUndoCommand):
         self.new_layers: list[InstanceLayer] = []
         base = doc.base
         lifted = np.zeros(base.shape[:2], bool)
-        base_ink = ink_of(base)
+        base_ink = self.liftable(base)
         for inst in instances:
             if inst.ink.shape != base.shape[:2]:
                 continue  # computed on another sketch
@@ -404,6 +452,10 @@ class SelectAsLayersCommand(QUndoCommand):
             x, y, w, h = box
             self.before = base[y:y + h, x:x + w].copy()
             self.lift_mask = lifted[y:y + h, x:x + w].copy()
+
+    def liftable(self, base: np.ndarray) -> np.ndarray:
+        """bool [H, W]: the base pixels an instance may lift (its ink mask is cut to these)."""
+        return ink_of(base)
 
     def _index_taken(self, category: str, index: int) -> bool:
         taken = {(other.category, other.index) for other in [*self.doc.layers, *self.new_layers]}
@@ -566,3 +618,126 @@ class StrokeCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._put(self.before)
+
+
+# ------------------------------------------------------------ ink partition
+# Lighter than this is paper; between ink (grey < 128) and this are a stroke's anti-aliased edges.
+SOFT_PAPER_LEVEL = 235
+
+
+def soft_ink_of(rgb: np.ndarray) -> np.ndarray:
+    """bool [H, W]: every pixel that is not paper (ink and its anti-aliased edges)."""
+    return luma(rgb) < SOFT_PAPER_LEVEL
+
+
+class SplitIntoLayersCommand(SelectAsLayersCommand):
+    """The whole sketch into indexed layers: as selecting instances, but each also lifts the anti-aliased edges
+    of its strokes, so that moving it leaves no grey ghost behind."""
+
+    def __init__(self, doc: SketchDocument, instances: Sequence[ReferredInstance]):
+        from dataclasses import replace
+
+        from grmnet.partition import spread_to_soft_ink
+
+        base = doc.base
+        owner = np.full(base.shape[:2], -1, np.int32)
+        for i, inst in enumerate(instances):
+            if inst.ink.shape == owner.shape:
+                owner[inst.ink & (owner < 0)] = i
+        ink = ink_of(base)
+        owner = spread_to_soft_ink(np.where(ink, owner, -1), ink, soft_ink_of(base) & ~ink)
+        instances = [replace(inst, ink=owner == i) if inst.ink.shape == owner.shape else inst
+                     for i, inst in enumerate(instances)]
+        super().__init__(doc, instances)
+        self.setText(f"Split into {len(self.new_layers)} layers")
+
+    def liftable(self, base: np.ndarray) -> np.ndarray:
+        return soft_ink_of(base)
+
+
+class InkBrushCommand(QUndoCommand):
+    """Ink under a brush stroke moves between one layer and the base sketch ("this stroke is that object's").
+
+    take=True: the base's non-paper pixels under the brush join the layer (its crop grows to hold them);
+    take=False: the layer's ink under the brush, where the layer is drawn now, goes back onto the base.
+    Keeps the layer's arrays before and after (they are replaced, never edited in place, so views can tell a
+    change by identity) and the touched base rectangle.
+    """
+
+    def __init__(self, doc: SketchDocument, uid: int, points: Sequence[tuple[float, float]], radius: float,
+                 take: bool):
+        super().__init__("Add ink to layer" if take else "Give ink back to the sketch")
+        self.doc, self.uid = doc, uid
+        layer = doc.layer(uid)
+        brush = np.zeros((doc.height, doc.width), np.uint8)
+        pts = [(int(round(x * 16)), int(round(y * 16))) for x, y, *_ in points]    # shift=4: sub-pixel
+        r16 = max(int(round(radius * 16)), 8)
+        for p in pts:
+            cv2.circle(brush, p, r16, 1, -1, cv2.LINE_8, shift=4)
+        for a, b in zip(pts, pts[1:]):
+            cv2.line(brush, a, b, 1, max(2 * int(round(radius)), 1), cv2.LINE_8, shift=4)
+        brush = brush.astype(bool)
+        self.before = (layer.ink_mask, layer.ink_rgb, layer.region_mask, layer.origin)
+        self.changed = None
+        px, py = layer.position
+        h, w = layer.ink_mask.shape
+        if take:
+            moved = brush & soft_ink_of(doc.base)
+            box = bbox_of(moved)
+            if box is None:
+                return
+            # the layer's crop grows to the union of where it is drawn now and the taken pixels
+            bx, by, bw, bh = box
+            x0, y0 = min(px, bx), min(py, by)
+            x1, y1 = max(px + w, bx + bw), max(py + h, by + bh)
+            ink_mask = np.zeros((y1 - y0, x1 - x0), bool)
+            ink_rgb = np.full((y1 - y0, x1 - x0, 3), PAPER, np.uint8)
+            region = np.zeros_like(ink_mask)
+            old = np.s_[py - y0:py - y0 + h, px - x0:px - x0 + w]
+            ink_mask[old], ink_rgb[old], region[old] = layer.ink_mask, layer.ink_rgb, layer.region_mask
+            new = np.s_[by - y0:by - y0 + bh, bx - x0:bx - x0 + bw]
+            taken = moved[by:by + bh, bx:bx + bw]
+            ink_mask[new] |= taken
+            region[new] |= taken
+            ink_rgb[new][taken] = doc.base[by:by + bh, bx:bx + bw][taken]
+            self.after = (ink_mask, ink_rgb, region, (x0 - layer.offset[0], y0 - layer.offset[1]))
+            base_box = box
+            base_after = doc.base[by:by + bh, bx:bx + bw].copy()
+            base_after[taken] = PAPER
+        else:
+            # only the part of the layer that lies on the canvas now can go back
+            x0, y0, x1, y1 = max(px, 0), max(py, 0), min(px + w, doc.width), min(py + h, doc.height)
+            if x0 >= x1 or y0 >= y1:
+                return
+            moved = np.zeros((h, w), bool)
+            moved[y0 - py:y1 - py, x0 - px:x1 - px] = brush[y0:y1, x0:x1]
+            moved &= layer.ink_mask
+            box = bbox_of(moved)
+            if box is None:
+                return
+            bx, by, bw, bh = box
+            ink_mask, ink_rgb = layer.ink_mask & ~moved, layer.ink_rgb.copy()
+            ink_rgb[moved] = PAPER
+            self.after = (ink_mask, ink_rgb, layer.region_mask, layer.origin)
+            base_box = (px + bx, py + by, bw, bh)
+            base_after = doc.base[py + by:py + by + bh, px + bx:px + bx + bw].copy()
+            given = moved[by:by + bh, bx:bx + bw]
+            base_after[given] = layer.ink_rgb[by:by + bh, bx:bx + bw][given]
+        x, y, bw, bh = base_box
+        self.changed = base_box
+        self.base_before = doc.base[y:y + bh, x:x + bw].copy()
+        self.base_after = base_after
+
+    def _put(self, arrays, base_pixels: np.ndarray) -> None:
+        layer = self.doc.layer(self.uid)
+        layer.ink_mask, layer.ink_rgb, layer.region_mask, layer.origin = arrays
+        x, y, w, h = self.changed
+        self.doc.base[y:y + h, x:x + w] = base_pixels
+        self.doc._emit_base()
+        self.doc._emit_layer(self.uid)
+
+    def redo(self) -> None:
+        self._put(self.after, self.base_after)
+
+    def undo(self) -> None:
+        self._put(self.before, self.base_before)

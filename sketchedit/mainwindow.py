@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.client.unavailable.connect(self._on_model_unavailable)
         self.client.result.connect(self._on_query_result)
         self.client.failed.connect(self._on_query_failed)
+        self.client.layers.connect(self._on_split_result)
         self.client.busy_changed.connect(self._on_busy)
         self.query_bar.submitted.connect(self.run_query)
         self.layers_panel.recolor_requested.connect(self.recolor_selected)
@@ -177,6 +178,8 @@ class MainWindow(QMainWindow):
         self.act_fill = self._action("&Fill…", self.fill_selected, "Ctrl+Shift+F")
         self.act_hide = self._action("&Hide/Show", self.toggle_visibility_selected, "H")
         self.act_merge = self._action("&Merge Back", self.layers_panel.merge_selected, "Ctrl+M")
+        self.act_split = self._action("&Split into Layers", self.split_into_layers, "Ctrl+Shift+L",
+                                      "Every object of the sketch becomes its own layer")
         self.act_prefs = self._action("&Preferences…", self.preferences_dialog, K.Preferences)
         self.act_focus_query = self._action("Focus &Query Bar", self.focus_query, "Ctrl+L")
         self.act_zoom_in = self._action("Zoom &In", lambda: self.canvas.zoom_by(1.25),
@@ -187,7 +190,8 @@ class MainWindow(QMainWindow):
 
         self.tool_actions: dict[str, QAction] = {}
         tools = QActionGroup(self)
-        for tool, text, key in (("move", "Move/Select", "V"), ("pen", "Pen", "B"), ("eraser", "Eraser", "E")):
+        for tool, text, key in (("move", "Move/Select", "V"), ("pen", "Pen", "B"), ("eraser", "Eraser", "E"),
+                                ("ink", "Ink Brush", "I")):
             action = self._action(text, lambda _=False, t=tool: self.canvas.set_tool(t), key, f"{text} tool ({key})")
             action.setCheckable(True)
             tools.addAction(action)
@@ -208,6 +212,8 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
         layer_menu = bar.addMenu("&Layer")
+        layer_menu.addActions([self.act_split])
+        layer_menu.addSeparator()
         layer_menu.addActions([self.act_recolor, self.act_fill, self.act_hide, self.act_merge, self.act_delete])
 
         toolbar = QToolBar("Tools", self)
@@ -221,12 +227,13 @@ class MainWindow(QMainWindow):
         self.width_spin.valueChanged.connect(self._set_widths)
         toolbar.addWidget(self.width_spin)
         toolbar.addSeparator()
-        toolbar.addActions([self.act_undo, self.act_redo, self.act_fit])
+        toolbar.addActions([self.act_split, self.act_undo, self.act_redo, self.act_fit])
         self.addToolBar(toolbar)
 
     def _set_widths(self, value: int) -> None:
         self.canvas.pen_width = float(value)
         self.canvas.eraser_width = float(value * 5)
+        self.canvas.brush_radius = float(value * 5) / 2   # the ink brush is as wide as the eraser
 
     # ------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = 8000) -> None:
@@ -483,6 +490,25 @@ class MainWindow(QMainWindow):
             return
         labels = ", ".join(self._labels_in_order(uids))
         self.show_status(f"Selected {len(uids)} instance{'s' if len(uids) != 1 else ''}: {labels} ({timing})")
+
+    def split_into_layers(self) -> None:
+        """Every object of the sketch into its own layer (the model finds them; one undo step)."""
+        if self.client.info is None:
+            self.show_status("The model is still loading; try again in a moment" if self.client.loading
+                             else NO_WEIGHTS_STATUS)
+            return
+        self._query_revision = self.doc.revision
+        self.client.split(self.doc.composite())
+        self.show_status("Splitting the sketch into layers…", 0)
+
+    def _on_split_result(self, _qid: int, instances: list) -> None:
+        if self.doc.revision != self._query_revision:
+            return  # the sketch changed after the worker finished
+        uids = self.doc.split_into_layers(instances)
+        if not uids:
+            self.show_status("No new layers: no object found whose ink is still in the sketch")
+            return
+        self.show_status(f"Split into {len(uids)} layers: {', '.join(self._labels_in_order(uids))}")
 
     def _labels_in_order(self, uids) -> list[str]:
         """Layer labels as the panel lists them: by category, then index ("cat 1, cat 2")."""

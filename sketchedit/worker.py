@@ -21,6 +21,7 @@ if TYPE_CHECKING:   # grmnet.engine imports torch; the app must start without it
     from grmnet.engine import EngineInfo, ReferringEngine
 
 _ORPHANED_THREADS: list[QThread] = []
+SPLIT = "Split into layers"   # what a pending whole-sketch split is called where queries show their expression
 # (weights, device, threshold) -> a referring engine (grmnet.engine.ReferringEngine).
 EngineFactory = Callable[[Any, str, "float | None"], "ReferringEngine"]
 
@@ -55,6 +56,7 @@ class PredictionWorker(QObject):
     model_ready = Signal(object)  # EngineInfo
     model_failed = Signal(str, bool)  # message, True when simply no weights are installed
     result_ready = Signal(int, object)  # query id, ReferringResult
+    layers_ready = Signal(int, object)  # query id, list of ReferredInstance (whole-sketch split)
     query_failed = Signal(int, str)  # query id, message
 
     def __init__(self, factory: EngineFactory, client: "ModelClient"):
@@ -96,6 +98,27 @@ class PredictionWorker(QObject):
             return
         self.result_ready.emit(request.query_id, result)
 
+    @Slot(object)
+    def split(self, request: QueryRequest) -> None:
+        """Every object of the sketch, inks disjoint (grmnet.partition: cached per sketch with its features)."""
+        if request.query_id != self._client.latest_query_id:
+            return
+        if self._engine is None:
+            self.query_failed.emit(request.query_id, "The model is not loaded")
+            return
+        try:
+            from grmnet.partition import split_into_layers
+
+            layers = split_into_layers(self._engine, request.image)
+        except GRMNetError as exc:
+            self.query_failed.emit(request.query_id, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a model bug must not take the editor down
+            self.query_failed.emit(request.query_id,
+                                   f"Splitting into layers failed: {exc.__class__.__name__}: {exc}")
+            return
+        self.layers_ready.emit(request.query_id, layers)
+
 
 class ModelClient(QObject):
     """UI-thread facade of the worker: start, query, cancel, shut down."""
@@ -104,11 +127,13 @@ class ModelClient(QObject):
     unavailable = Signal(str, bool)  # message, no_weights
     result = Signal(int, str, object)  # query id, expression, ReferringResult (latest query only)
     failed = Signal(int, str, str)  # query id, expression, message (latest query only)
+    layers = Signal(int, object)  # query id, list of ReferredInstance of a whole-sketch split (latest only)
     busy_changed = Signal(bool)
 
     # Private signals: emitting them from this thread queues the call into the worker thread.
     _load_requested = Signal(object)   # LoadRequest
     _run_requested = Signal(object)    # QueryRequest
+    _split_requested = Signal(object)  # QueryRequest (no expression)
 
     def __init__(self, factory: EngineFactory = load_engine, parent: QObject | None = None):
         super().__init__(parent)
@@ -122,6 +147,8 @@ class ModelClient(QObject):
         self._worker.moveToThread(self._thread)
         self._load_requested.connect(self._worker.load)
         self._run_requested.connect(self._worker.run)
+        self._split_requested.connect(self._worker.split)
+        self._worker.layers_ready.connect(self._on_layers)
         self._worker.model_ready.connect(self._on_ready)
         self._worker.model_failed.connect(self._on_failed_load)
         self._worker.result_ready.connect(self._on_result)
@@ -148,6 +175,16 @@ class ModelClient(QObject):
         self._expressions = {qid: expression}  # older pending queries are now stale
         self._run_requested.emit(QueryRequest(qid, np.array(image, copy=True), expression,
                                               None if threshold is None else float(threshold)))
+        self.busy_changed.emit(True)
+        return qid
+
+    def split(self, image: np.ndarray) -> int:
+        """Queue a whole-sketch split on a snapshot of ``image`` (a query like any other: a newer one or an
+        edit makes it stale); returns its id."""
+        self.latest_query_id += 1
+        qid = self.latest_query_id
+        self._expressions = {qid: SPLIT}
+        self._split_requested.emit(QueryRequest(qid, np.array(image, copy=True), SPLIT, None))
         self.busy_changed.emit(True)
         return qid
 
@@ -184,6 +221,12 @@ class ModelClient(QObject):
             return  # stale: the user typed another query or edited the sketch
         self.busy_changed.emit(False)
         self.result.emit(qid, expression, result)
+
+    def _on_layers(self, qid: int, layers: list) -> None:
+        if self._expressions.pop(qid, None) is None or qid != self.latest_query_id:
+            return
+        self.busy_changed.emit(False)
+        self.layers.emit(qid, layers)
 
     def _on_query_failed(self, qid: int, message: str) -> None:
         expression = self._expressions.pop(qid, None)

@@ -154,7 +154,8 @@ def test_touching_objects_are_split_at_the_junction():
     left, right = circle(100, 100, 50), circle(202, 100, 50)    # outlines touching at x = 150
     ink = left | right
     assert cv2.connectedComponents(ink.astype(np.uint8))[0] == 2    # one stroke
-    dets = [detection("sheep", circle(100, 100, 52, filled=True)), detection("sheep", circle(202, 100, 52, filled=True))]
+    dets = [detection("sheep", circle(100, 100, 52, filled=True)),
+            detection("sheep", circle(202, 100, 52, filled=True))]
     part = partition_ink(ink, dets, config())
     assert len(part) == 2
     for i, outline in enumerate((left, right)):
@@ -222,7 +223,8 @@ def test_a_referred_instance_takes_its_partition_object_whole_and_nothing_anothe
     ink, part, left, right, ground = two_sheep_and_a_ground_line()
     from grmnet.partition import assign_to_partition
     # a sloppy mask: most of the left sheep, a bite of the right one, and some unclaimed ground line
-    sloppy = (circle(80, 100, 44, filled=True) & ink & ~line((40, 100), (120, 100), 30)) | (right & line((180, 80), (180, 120), 30))
+    sloppy = circle(80, 100, 44, filled=True) & ink & ~line((40, 100), (120, 100), 30)
+    sloppy |= right & line((180, 80), (180, 120), 30)
     sloppy |= ground & line((60, 190), (100, 190), 6)
     (owned,) = assign_to_partition(part, [referred("sheep", sloppy)])
     left_object = part.ink(int(np.argmax([(part.ink(k) & left).sum() for k in range(len(part))])))
