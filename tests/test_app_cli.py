@@ -22,7 +22,7 @@ def sketch(tmp_path, monkeypatch):
 def apply(capsys, *args):
     code = cli.main(["apply", *map(str, args)])
     out, err = capsys.readouterr()
-    return code, (json.loads(out) if code == 0 else None), err
+    return code, (json.loads(out) if code in (0, 1) and out.strip() else None), err
 
 
 def test_recolor_writes_pixels_only_where_the_ink_was(tmp_path, sketch, capsys):
@@ -56,7 +56,8 @@ def test_move_fill_hide_delete_and_ora_round_trip(tmp_path, sketch, capsys):
 
 def test_nothing_matched_and_bad_arguments(tmp_path, sketch, capsys):
     code, summary, _ = apply(capsys, sketch, "-e", "the left one", "--out", tmp_path / "same.png")
-    assert code == 0 and summary["instances_found"] == 0 and "matched nothing" in summary["message"]
+    assert code == 1 and summary["instances_found"] == 0 and "matched nothing" in summary["message"]
+    assert not (tmp_path / "same.png").exists()          # nothing to edit: nothing written
     code, _, err = apply(capsys, sketch, "-e", "the two sheep", "--pick", "5", "--out", tmp_path / "x.png")
     assert code == 2 and "only 2 instance" in err
     code, _, err = apply(capsys, sketch, "-e", "   ", "--out", tmp_path / "x.png")
