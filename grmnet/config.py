@@ -137,6 +137,8 @@ class GRMNetConfig:
     def from_dict(cls, data: dict, source: str = "config") -> "GRMNetConfig":
         """A config from its JSON object (new nested or old flat layout; inference fields of an old flat file
         are ignored here: `split_fields` reads them)."""
+        if not isinstance(data, dict):
+            raise WeightsError(f"{source} is not a JSON object")
         if "method" in data:
             raise WeightsError(f"these are {data['method']} baseline weights; pass --method {data['method']}")
         arch, _, training = split_fields(data)
