@@ -139,6 +139,8 @@ def _evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=at_least(1), default=None, help="evaluate the first N pairs only")
     p.add_argument("--device", default="auto", type=device_name)
     p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--own-ink", action="store_true",
+                   help="returned instances own their ink through the sketch's partition (what the app's layers get)")
     p.set_defaults(func=lambda a: __import__("grmnet.evaluation", fromlist=["run_evaluate"]).run_evaluate(a))
 
 

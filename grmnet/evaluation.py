@@ -182,10 +182,12 @@ def _accuracies(outcomes: list[tuple[bool, bool]]) -> dict[str, float | None]:
 
 def run_evaluate(args) -> int:
     from grmnet.methods import load_engine
-    engine = load_engine(args.method, args.weights, device=args.device, threshold=args.threshold)
+    engine = load_engine(args.method, args.weights, device=args.device, threshold=args.threshold,
+                         **({"own_ink": True} if getattr(args, "own_ink", False) else {}))
     data = SketchySceneDataset(args.data, args.split, sentences_file=args.sentences)
     metrics, predictions = evaluate(engine, data, args.threshold, args.limit, keep_predictions=bool(args.predictions))
     metrics = {"method": args.method, "data": str(args.data), "split": args.split,
+               "own_ink": bool(getattr(args, "own_ink", False)),
                "weights": str(getattr(engine, "weights_path", args.weights)), **metrics}
     for k in ("AP", "AP50", "AP75", "exact_selection", "no_target_accuracy"):
         print(f"{k:>20}: {metrics[k]}", file=sys.stderr)

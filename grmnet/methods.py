@@ -11,10 +11,11 @@ METHODS = ("grmnet", *BASELINE_METHODS)
 
 
 def load_engine(method: str = "grmnet", weights=None, device: str | None = "cpu", threshold: float | None = None,
-                threads: int | None = None) -> ReferringEngine:
-    """The engine of `method` with its weights (None: the shipped GRM-Net; baselines need trained weights)."""
+                threads: int | None = None, own_ink: bool = False) -> ReferringEngine:
+    """The engine of `method` with its weights (None: the shipped GRM-Net; baselines need trained weights).
+    own_ink (GRM-Net): returned instances own their ink through the sketch's partition (see Predictor)."""
     if method == "grmnet":
-        return Predictor(weights, device=device, threshold=threshold, threads=threads)
+        return Predictor(weights, device=device, threshold=threshold, threads=threads, own_ink=own_ink)
     if method in BASELINE_METHODS:
         return load_baseline(method, weights, device=device, threshold=threshold)
     raise GRMNetError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -13,6 +13,7 @@ from grmnet.data.categories import category_of_label, singular
 from grmnet.engine import SketchEngine
 from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
+from grmnet.partition import partitioner_of
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import SelectionRule, understand
@@ -41,8 +42,12 @@ class Predictor(SketchEngine):
     method = "grmnet"
 
     def __init__(self, weights=None, device: str | None = "cpu", threshold: float | None = None,
-                 cache_size: int = 4, threads: int | None = None):
+                 cache_size: int = 4, threads: int | None = None, own_ink: bool = False):
+        """own_ink: returned instances take their objects' ink from the sketch's ink partition (grmnet.partition,
+        built on the first query of a sketch and cached): layers never overlap, a lifted object comes away whole,
+        and the same object is the same layer in every query. Off: region ∩ ink, as the paper evaluates."""
         super().__init__(cache_size)
+        self.own_ink = own_ink
         self.device = resolve_device(device)
         self.threads = AdaptiveThreads(threads) if self.device.type == "cpu" else None
         self.model, self.cfg, self.vocab, self.weights_path = load_model(weights, self.device)
@@ -83,6 +88,10 @@ class Predictor(SketchEngine):
         candidates = self._instances(sketch, out, lowest)
         chosen = rule.choose([c.score for c in candidates], expression)
         returned = label_instances([candidates[i] for i in chosen], singular)
+        if self.own_ink and returned:
+            owned = {inst.label: inst for inst in partitioner_of(self).assign(sketch, returned)}
+            chosen = [i for i, inst in zip(chosen, returned) if inst.label in owned]
+            returned = [owned[inst.label] for inst in returned if inst.label in owned]
         if with_candidates:
             for i, inst in zip(chosen, returned):
                 candidates[i] = inst

@@ -123,7 +123,7 @@ def run_apply(args) -> dict:
     doc = open_document(args.image)  # so is a bad image
     from grmnet.methods import load_engine
 
-    engine = load_engine("grmnet", args.weights, device=args.device, threshold=args.threshold)
+    engine = load_engine("grmnet", args.weights, device=args.device, threshold=args.threshold, own_ink=True)
     result = engine.predict(doc.composite(), [args.expression], threshold=args.threshold).results[0]
     instances = result.instances
     summary = {"command": "apply", "image": args.image, "expression": args.expression,

@@ -30,7 +30,8 @@ def load_engine(weights, device: str, threshold: float | None) -> "ReferringEngi
     """The real model (imported here so that importing the app does not import torch)."""
     from grmnet.methods import load_engine as load
 
-    return load("grmnet", weights, device=device, threshold=threshold)
+    # layers: each ink pixel belongs to one object, the same object is the same layer in every query
+    return load("grmnet", weights, device=device, threshold=threshold, own_ink=True)
 
 
 # Requests cross the thread boundary as one object each: PySide6 over-releases a bare None sent through a
