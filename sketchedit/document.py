@@ -262,7 +262,10 @@ class SketchDocument(QObject):
         Instances whose ink is already lifted (nothing left on the base under their mask)
         are skipped. Returns the new layers' uids.
         """
-        cmd = SelectAsLayersCommand(self, instances)
+        return self._push_lift(SelectAsLayersCommand(self, instances))
+
+    def _push_lift(self, cmd: "SelectAsLayersCommand") -> list[int]:
+        """Push a command that lifts ink into new layers (no empty undo steps); select and return them."""
         if not cmd.new_layers:
             return []
         self.undo_stack.push(cmd)
@@ -331,13 +334,7 @@ class SketchDocument(QObject):
         """Every object of the sketch becomes an indexed layer in one undo step (instances with disjoint inks,
         e.g. grmnet.partition.split_into_layers); each takes its anti-aliased edges along. Ink already lifted
         stays where it is. Returns the new layers' uids (selected)."""
-        cmd = SplitIntoLayersCommand(self, instances)
-        if not cmd.new_layers:
-            return []
-        self.undo_stack.push(cmd)
-        uids = [layer.uid for layer in cmd.new_layers]
-        self.set_selection(uids)
-        return uids
+        return self._push_lift(SplitIntoLayersCommand(self, instances))
 
     def layer_at(self, x: float, y: float, tolerance: float = 3.0) -> int | None:
         """The visible layer owning the ink nearest to (x, y) in sketch coordinates, as drawn now, within

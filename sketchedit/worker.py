@@ -82,43 +82,34 @@ class PredictionWorker(QObject):
 
     @Slot(object)
     def run(self, request: QueryRequest) -> None:
+        self._answer(request, lambda: self._engine.predict(request.image, [request.expression],
+                                                           threshold=request.threshold).results[0],
+                     "The model failed on this query", self.result_ready)
+
+    @Slot(object)
+    def split(self, request: QueryRequest) -> None:
+        """Every object of the sketch, inks disjoint (grmnet.partition: cached per sketch with its features)."""
+        def work():
+            from grmnet.partition import split_into_layers
+            return split_into_layers(self._engine, request.image)
+        self._answer(request, work, "Splitting into layers failed", self.layers_ready)
+
+    def _answer(self, request: QueryRequest, work, failure: str, done) -> None:
+        """Run one request's work unless it is stale; its value or a one-line failure goes back to the UI."""
         if request.query_id != self._client.latest_query_id:
             return  # superseded while it waited in the queue
         if self._engine is None:
             self.query_failed.emit(request.query_id, "The model is not loaded")
             return
         try:
-            output = self._engine.predict(request.image, [request.expression], threshold=request.threshold)
-            result = output.results[0]
+            value = work()
         except GRMNetError as exc:
             self.query_failed.emit(request.query_id, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a model bug must not take the editor down
-            self.query_failed.emit(request.query_id,
-                                   f"The model failed on this query: {exc.__class__.__name__}: {exc}")
+            self.query_failed.emit(request.query_id, f"{failure}: {exc.__class__.__name__}: {exc}")
             return
-        self.result_ready.emit(request.query_id, result)
-
-    @Slot(object)
-    def split(self, request: QueryRequest) -> None:
-        """Every object of the sketch, inks disjoint (grmnet.partition: cached per sketch with its features)."""
-        if request.query_id != self._client.latest_query_id:
-            return
-        if self._engine is None:
-            self.query_failed.emit(request.query_id, "The model is not loaded")
-            return
-        try:
-            from grmnet.partition import split_into_layers
-
-            layers = split_into_layers(self._engine, request.image)
-        except GRMNetError as exc:
-            self.query_failed.emit(request.query_id, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a model bug must not take the editor down
-            self.query_failed.emit(request.query_id,
-                                   f"Splitting into layers failed: {exc.__class__.__name__}: {exc}")
-            return
-        self.layers_ready.emit(request.query_id, layers)
+        done.emit(request.query_id, value)
 
 
 class ModelClient(QObject):

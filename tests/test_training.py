@@ -28,7 +28,9 @@ def _config(path: Path, **overrides) -> Path:
     cfg = tiny_config()
     cfg.training.warmup_iters, cfg.training.checkpoint_every, cfg.training.augment = 5, 2, False
     for k, v in overrides.items():
-        setattr(cfg, k, v)
+        part = cfg.training if hasattr(cfg.training, k) else cfg
+        assert hasattr(part, k), f"no config field {k}"
+        setattr(part, k, v)
     cfg.save(path)
     return path
 
@@ -52,11 +54,12 @@ def test_online_synthesis_with_time_budget(tmp_path):
     cfg = _config(tmp_path / "c.json")
     run = tmp_path / "online"
     _run("-m", "grmnet.cli", "train", "--online-seed", "5", "--out", str(run), "--config", str(cfg),
-         "--iters", "100000", "--time-budget", "4", "--device", "cpu", "--workers", "1")
+         "--iters", "100000", "--time-budget", "8", "--device", "cpu", "--workers", "1")
     state = json.loads((run / "trainer_state.json").read_text())
-    assert 1 <= state["step"] < 100000 and state["seconds"] >= 4
+    # (8 s: on a loaded 2-core machine the loader worker's first scene alone can take several seconds)
+    assert 1 <= state["step"] < 100000 and state["seconds"] >= 8
     _run("-m", "grmnet.cli", "train", "--online-seed", "5", "--out", str(run), "--resume",
-         "--iters", "100000", "--time-budget", "4", "--device", "cpu", "--workers", "0")
+         "--iters", "100000", "--time-budget", "8", "--device", "cpu", "--workers", "0")
     assert json.loads((run / "trainer_state.json").read_text())["step"] == state["step"]  # budget already spent
 
 

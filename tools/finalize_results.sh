@@ -8,8 +8,10 @@ mkdir -p docs/results
 REAL=../shared/data/sketchyscene_samples
 [ "${TUNED:-0}" = 1 ] || grmnet tune resources/weights --data data/synth --report docs/results/tuning.json
 grmnet evaluate --data data/synth --split test --limit 1500 --json docs/results/synthetic_test.json > /dev/null
+grmnet evaluate --data data/synth --split test --limit 1500 --own-ink --json docs/results/synthetic_test_own_ink.json > /dev/null
 if [ -d "$REAL" ]; then
   grmnet evaluate --data "$REAL" --split test --json docs/results/real_samples.json > /dev/null
+  grmnet evaluate --data "$REAL" --split test --own-ink --json docs/results/real_samples_own_ink.json > /dev/null
 fi
 if [ -d "$REAL" ] && [ -d data/synth/test ]; then
   # the subsets stay in runs/ (git-ignored): the real samples' text is not ours to commit
