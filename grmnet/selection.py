@@ -42,23 +42,16 @@ ALL_WORDS = frozenset({"all", "every", "each"})
 @functools.lru_cache(maxsize=1)
 def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
     """Words naming a category -> (category, can be singular, can be plural): the grammar's nouns plus the
-    generator's other names (synonyms, hyponyms, informal; grmnet.data.expressions.LEXICON), one or more words
-    each ("kitty", "school bus", "tuft of grass")."""
-    from grmnet.data.expressions import LEXICON
+    generator's other names (grmnet.data.expressions.LEXICON_NOUNS: synonyms, hyponyms, informal), one or more
+    words each ("kitty", "school bus", "tuft of grass")."""
+    from grmnet.data.expressions import LEXICON_NOUNS
+    names = [(singular(c), c, "sg") for c in CATEGORIES] + [(plural(c), c, "pl") for c in CATEGORIES]
+    names += [(word, c, number) for word, (c, number) in LEXICON_NOUNS.items()]
     table: dict[tuple[str, ...], tuple[str, bool, bool]] = {}
-
-    def add(words: str, category: str, sg: bool, pl: bool) -> None:
-        key = tuple(tokenize(words))
-        if key and words != "-":
-            old = table.get(key)
-            table[key] = (category, sg or (old is not None and old[1]), pl or (old is not None and old[2]))
-    for c in CATEGORIES:
-        add(singular(c), c, True, singular(c) == plural(c))
-        add(plural(c), c, singular(c) == plural(c), True)
-        for kind in LEXICON.get(c, {}).values():
-            for sg, pl in kind:
-                add(sg, c, True, sg == pl)
-                add(pl, c, sg == pl, True)
+    for word, c, number in names:
+        key = tuple(tokenize(word))
+        _, sg, pl = table.get(key, (c, False, False))
+        table[key] = (c, sg or number in ("sg", "both"), pl or number in ("pl", "both"))
     return table
 
 
