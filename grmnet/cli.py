@@ -212,8 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERACTIVE = ("predict", "bench")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in INTERACTIVE:
+        from grmnet.runtime import prefer_passive_waits
+        prefer_passive_waits()      # before torch loads
     try:
         rc = args.func(args)
     except KeyboardInterrupt:

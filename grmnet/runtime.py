@@ -4,7 +4,7 @@ Threads: torch's default is one intra-op thread per logical CPU with OpenMP thre
 On a laptop that is always running something else, a team of threads fights the other process for every core
 and one query takes 10-30x longer (measured: 2-core machine, one busy process, cold 3196 ms vs 108 ms): every
 parallel region waits for its slowest thread, and the descheduled one is always late. So the engine waits
-passively (OMP_WAIT_POLICY=PASSIVE, set before torch loads OpenMP) and, before each query, uses only the
+passively (OMP_WAIT_POLICY=PASSIVE: `prefer_passive_waits`, called by the interactive entry points before torch loads) and, before each query, uses only the
 physical cores that other processes left idle since the previous query (`AdaptiveThreads`, from /proc/stat
 minus this process's own CPU time; where that is not readable, the physical cores).
 """
@@ -13,18 +13,27 @@ from __future__ import annotations
 import os
 import time
 
-# Must be in the environment before torch initialises OpenMP; an explicit user setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from typing import TYPE_CHECKING
 
-import torch  # noqa: E402  (after the OpenMP setting on purpose)
+from grmnet.errors import GRMNetError
 
-from grmnet.errors import GRMNetError  # noqa: E402
+if TYPE_CHECKING:
+    import torch
+
+
+def prefer_passive_waits() -> None:
+    """Interactive processes (the app, predict, bench): OpenMP threads sleep instead of spinning while they wait,
+    so a query shares a busy machine gracefully. Must run before torch is imported (OpenMP reads it once); an
+    explicit user setting wins. Training keeps OpenMP's spinning default: it owns the machine, and sleeping
+    threads slow its many small kernels."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
+def resolve_device(device: "str | torch.device | None") -> "torch.device":
     """'auto' / None -> cuda when available else cpu; 'cuda' without a GPU and unknown names -> GRMNetError."""
+    import torch
     if isinstance(device, torch.device):
         return device
     if device in (None, "auto"):
@@ -85,6 +94,7 @@ class AdaptiveThreads:
         return max(0.0, (busy - own) / max(wall, 1e-9))
 
     def apply(self) -> int:
+        import torch
         if self.fixed is None:
             now = _cpu_sample()
             if now is not None and self._last is not None and now[2] - self._last[2] >= self.MIN_WINDOW_S:

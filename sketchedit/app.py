@@ -38,6 +38,8 @@ def create_window(path: str | None = None, **window_kwargs):
 
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    from grmnet.runtime import prefer_passive_waits
+    prefer_passive_waits()          # the model shares the machine with the user's other programs
     from PySide6.QtWidgets import QApplication
 
     from sketchedit.mainwindow import APP_NAME

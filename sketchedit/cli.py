@@ -175,6 +175,8 @@ def run_export(args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     _ensure_headless()
+    from grmnet.runtime import prefer_passive_waits
+    prefer_passive_waits()          # an editor's command shares the machine: before torch loads
     args = build_parser().parse_args(argv)
     from grmnet.errors import GRMNetError
 
