@@ -31,8 +31,8 @@ def real_panels(predictor: Predictor) -> list[Image.Image]:
         for key in sorted(sentences)[:3]:
             grey = to_grey(REAL / "test" / "DRAWING_GT" / f"L0_sample{key}.png")
             for expression in list(sentences[key])[:2]:
-                res = predictor.predict(grey, [expression])["results"][0]
-                out.append(draw_overlay(grey, res["instances"], title=f"real {key}: {expression}"))
+                res = predictor.predict(grey, [expression]).results[0]
+                out.append(draw_overlay(grey, res.instances, title=f"real {key}: {expression}"))
     return out
 
 
@@ -44,8 +44,8 @@ def synthetic_panels(predictor: Predictor) -> list[Image.Image]:
         grey = to_grey(scene.drawing)
         expressions = [e for e, t in generate_expressions(scene.objects, rng).items() if t]
         for expression in rng.choice(expressions, size=min(2, len(expressions)), replace=False):
-            res = predictor.predict(grey, [str(expression)])["results"][0]
-            out.append(draw_overlay(grey, res["instances"], title=f"synthetic: {expression}"))
+            res = predictor.predict(grey, [str(expression)]).results[0]
+            out.append(draw_overlay(grey, res.instances, title=f"synthetic: {expression}"))
     return out
 
 
