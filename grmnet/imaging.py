@@ -15,6 +15,7 @@ import os
 import stat
 import threading
 import warnings
+from typing import TYPE_CHECKING
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,6 +307,10 @@ def to_grey(image) -> np.ndarray:
         return load_grey(image)[0]
     grey = _image_to_grey(image) if isinstance(image, Image.Image) else _array_to_grey(image)
     return normalise_polarity(grey)[0]
+
+
+if TYPE_CHECKING:   # torch loads only when a model input is made (the app reads files without it)
+    import torch
 
 
 @dataclass

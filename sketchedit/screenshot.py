@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 
 
 def wait_until(condition, timeout_s: float) -> None:

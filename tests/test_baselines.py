@@ -12,7 +12,7 @@ from grmnet.baselines import BaselineConfig, load_baseline, make_tiny_baseline
 from grmnet.baselines.binary import category_of_expression, coordinate_maps, referred_targets
 from grmnet.baselines.two_stage import select_instances
 from grmnet.data.categories import CATEGORIES
-from grmnet.errors import ExpressionError, NoWeightsError, WeightsError
+from grmnet.errors import NoWeightsError, WeightsError
 from fakes import make_tiny_weights
 
 H, W = 120, 160

@@ -109,7 +109,7 @@ def test_overfits_a_few_scenes(tiny_data, tmp_path):
                   warmup_iters=20)
     run = tmp_path / "of"
     _run("-m", "grmnet.cli", "train", "--data", str(tiny_data), "--out", str(run), "--config", str(cfg),
-         "--iters", "800", "--device", "cpu", "--workers", "0")
+         "--iters", "600", "--device", "cpu", "--workers", "0")
     res = _run("-m", "grmnet.cli", "evaluate", "--data", str(tiny_data), "--split", "train", "--weights", str(run),
                "--device", "cpu")
     metrics = json.loads(res.stdout.strip().splitlines()[-1])

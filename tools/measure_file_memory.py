@@ -5,9 +5,8 @@
 
 Writes the crafted files (a few MB) under $TMPDIR/sketchedit-crafted and prints one JSON line a file.
 """
-import io, json, os, resource, subprocess, sys, tempfile, time
+import io, json, os, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import numpy as np
 from PIL import Image
 import crafted as C
 
