@@ -9,7 +9,8 @@ import pytest
 
 from grmnet.data import render
 from grmnet.data.categories import CATEGORIES
-from grmnet.data.scene import MIN_VISIBLE_INK, ComponentLibrary, Scene, compose_scene, default_library
+from grmnet.data.scene import (MAX_OBJECTS_REAL, MIN_VISIBLE_INK, ComponentLibrary, Scene, compose_scene,
+                               default_library)
 
 SEEDS = range(6)
 
@@ -27,7 +28,7 @@ def scenes(lib) -> list[Scene]:
 def test_scene_types_and_counts(scenes):
     for sc in scenes:
         assert sc.drawing.shape == (750, 750, 3) and sc.drawing.dtype == np.uint8
-        assert 1 <= len(sc.objects) <= 20
+        assert 1 <= len(sc.objects) <= MAX_OBJECTS_REAL  # SketchyScene-dense scenes (Realism.density)
         for o in sc.objects:
             assert o.category in CATEGORIES
             assert o.ink.shape == (750, 750) and o.ink.dtype == bool

@@ -23,7 +23,11 @@ import cv2
 import numpy as np
 
 __all__ = ["Drawn", "sample_stroke_width", "render_component", "grass_tuft", "road", "bench", "procedural",
-           "fill_holes"]
+           "fill_holes", "PROCEDURAL"]
+
+# Categories with a real procedural drawing of their own (the others get a generic body shape from
+# :func:`procedural`): what a scene may still contain when the component library lacks the category.
+PROCEDURAL = frozenset({"grass", "road", "bench", "sun", "moon", "star", "cloud", "tree", "house", "people"})
 
 _STROKE_WIDTHS = np.array([1, 2, 3, 4, 5, 6])
 _STROKE_P = np.array([0.10, 0.36, 0.30, 0.13, 0.07, 0.04])

@@ -11,6 +11,12 @@ as a pen drawing would. Guarantees (tested in tests/test_scene.py):
 * no visible ink pixel of an object lies inside the region of an object drawn after it;
 * the drawing's dark pixels (grey < 128) are exactly the union of the visible inks
   (objects whose visible ink falls under ~60 px are dropped and the scene recomputed without them).
+
+The hand-drawn look is set by one :class:`grmnet.data.realism.Realism` (``compose_scene(..., realism=)``):
+per-object wobble, pressure, gaps, overshoots and re-drawn outlines are applied to each object's crop
+before placement (so the guarantees above hold); ``occlusion`` off makes objects transparent (the first
+two guarantees then read: inks disjoint, each inside its own visible region); ``density`` picks the
+SketchyScene-matched count/size tables (``PRESENCE_REAL``, ``COUNTS_REAL``, ``SIZE_REAL``).
 """
 from __future__ import annotations
 
@@ -23,8 +29,10 @@ import numpy as np
 
 from grmnet.data import render
 from grmnet.data.categories import CATEGORIES
+from grmnet.data.realism import Realism, apply_object, apply_road, ink_tone
 
-__all__ = ["PlacedObject", "Scene", "ComponentLibrary", "compose_scene", "default_library", "MIN_VISIBLE_INK"]
+__all__ = ["PlacedObject", "Scene", "ComponentLibrary", "compose_scene", "default_library", "MIN_VISIBLE_INK",
+           "HeldOutSetsMissing"]
 
 MIN_VISIBLE_INK = 60  # px on a 750-px canvas
 
@@ -50,19 +58,55 @@ def _resources() -> Path:
     return Path(__file__).resolve().parents[2] / "resources"
 
 
+class HeldOutSetsMissing(ValueError):
+    """The manifest names no ``style_held_out_sets``: there is no style-held-out split to draw from."""
+
+
 class ComponentLibrary:
-    """Clip-art components of ``resources/components/manifest.json``; rasters load lazily, once."""
+    """Clip-art components of ``resources/components/manifest.json``; rasters load lazily, once.
+
+    The manifest's optional top-level ``"style_held_out_sets": [set names]`` names whole icon sets kept
+    out of training: :meth:`view` gives the library without them (``"seen"``, used by the train/val/test
+    splits) or with only them (``"held_out"``, the ``style_test`` split)."""
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else _resources() / "components"
         self.entries: dict[str, list[dict]] = {}
         self._cache: dict[str, np.ndarray] = {}
+        self.held_out_sets: tuple[str, ...] | None = None
+        self._views: dict[str, ComponentLibrary] = {}
         mf = self.root / "manifest.json"
         if mf.exists():
             data = json.loads(mf.read_text())
+            if data.get("style_held_out_sets") is not None:
+                self.held_out_sets = tuple(str(x) for x in data["style_held_out_sets"])
             for e in data.get("components", []):
                 if (self.root / e["file"]).exists():
                     self.entries.setdefault(e["category"], []).append(e)
+
+    def view(self, which: str) -> "ComponentLibrary":
+        """``"all"``: this library; ``"seen"``: without the held-out sets (all of it when the manifest names
+        none); ``"held_out"``: only the held-out sets (:class:`HeldOutSetsMissing` when it names none)."""
+        if which == "all" or (which == "seen" and not self.held_out_sets):
+            return self
+        if which not in ("seen", "held_out"):
+            raise ValueError(f"unknown library view {which!r}")
+        if which == "held_out" and self.held_out_sets is None:
+            raise HeldOutSetsMissing(
+                f"{self.root / 'manifest.json'} has no top-level \"style_held_out_sets\" key: the style_test split "
+                "needs the names of the held-out icon sets there")
+        if which not in self._views:
+            held = set(self.held_out_sets or ())
+            v = ComponentLibrary.__new__(ComponentLibrary)
+            v.root, v._cache, v.held_out_sets, v._views = self.root, self._cache, self.held_out_sets, {}
+            keep = (lambda e: e.get("set") in held) if which == "held_out" else (lambda e: e.get("set") not in held)
+            v.entries = {}
+            for c, es in self.entries.items():
+                kept = [e for e in es if keep(e)]
+                if kept:
+                    v.entries[c] = kept
+            self._views[which] = v
+        return self._views[which]
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.entries.values())
@@ -136,6 +180,47 @@ SKY_HEIGHT = {"sun": (105, 170), "moon": (75, 130), "cloud": (65, 120), "star": 
               "butterfly": (35, 60)}
 MAX_OBJECTS = 20
 
+# ---- SketchyScene-matched tables (Realism.density). Presence and counts: per-image instance counts of the
+# real SketchyScene-Matching train+val expression files (union of the targets of the expressions naming a
+# category; tools/density_histograms.py prints them beside ours, docs/results/density.md). Counts past the
+# table's end are folded into its last value. Sizes: object heights of the real sample sketches (ink bbox).
+PRESENCE_REAL = {
+    "tree": 0.86, "cloud": 0.70, "grass": 0.755, "road": 0.55, "sun": 0.39, "house": 0.36, "people": 0.34,
+    "car": 0.245, "dog": 0.21, "bird": 0.19, "bus": 0.18, "bench": 0.14, "cat": 0.11, "sheep": 0.09,
+    "rabbit": 0.09, "duck": 0.08, "cow": 0.08, "chicken": 0.075, "truck": 0.05, "butterfly": 0.035, "pig": 0.032,
+    "horse": 0.021, "moon": 0.021, "star": 0.014, "chair": 0.006,
+}
+
+
+def _hist(d: dict[int, int]) -> tuple[list[int], list[float]]:
+    t = float(sum(d.values()))
+    return list(d), [v / t for v in d.values()]
+
+
+COUNTS_REAL = {
+    "tree": _hist({1: 266, 2: 286, 3: 213, 4: 162, 5: 100, 6: 69, 7: 46, 8: 31, 9: 31, 10: 16, 11: 12, 12: 17}),
+    "cloud": _hist({1: 156, 2: 350, 3: 281, 4: 144, 5: 46, 6: 27, 7: 10, 8: 9}),
+    "grass": _hist({1: 58, 2: 191, 3: 204, 4: 182, 5: 118, 6: 109, 7: 78, 8: 43, 9: 36, 10: 26, 11: 14,
+                    12: 38}),
+    "house": _hist({1: 352, 2: 63, 3: 57, 4: 29, 5: 22}),
+    "bus": _hist({1: 245, 2: 11, 3: 7}), "truck": _hist({1: 61, 2: 8, 3: 4}),
+    "car": _hist({1: 287, 2: 48, 3: 12, 4: 9}), "bench": _hist({1: 177, 2: 24, 3: 3}),
+    "chair": _hist({1: 7, 2: 1}),
+    "people": _hist({1: 292, 2: 101, 3: 57, 4: 18, 5: 7, 6: 13}),
+    "horse": _hist({1: 16, 2: 10, 3: 5}), "cow": _hist({1: 61, 2: 25, 3: 13, 4: 6, 5: 8}),
+    "sheep": _hist({1: 34, 2: 40, 3: 18, 4: 17, 5: 7, 6: 10}), "pig": _hist({1: 37, 2: 4, 3: 5}),
+    "cat": _hist({1: 110, 2: 29, 3: 6, 4: 9}), "dog": _hist({1: 247, 2: 43, 3: 12, 4: 8}),
+    "chicken": _hist({1: 25, 2: 15, 3: 17, 4: 19, 5: 13, 6: 5, 7: 2, 8: 12}),
+    "duck": _hist({1: 28, 2: 25, 3: 23, 4: 19, 5: 15, 6: 5}), "rabbit": _hist({1: 70, 2: 32, 3: 17, 4: 8}),
+    "bird": _hist({1: 125, 2: 71, 3: 39, 4: 19, 5: 13, 6: 12}),
+    "butterfly": _hist({1: 17, 2: 12, 3: 12, 4: 3, 5: 7}), "star": _hist({1: 1, 2: 4, 3: 4, 4: 7, 5: 1, 6: 4}),
+    "sun": ([1], [1.0]), "moon": ([1], [1.0]), "road": ([1], [1.0]),
+}
+# Size factor applied to NEAR_HEIGHT / SKY_HEIGHT (real sketches: trees ~100-250 px, many small objects).
+SIZE_REAL = {"tree": 0.72, "house": 1.0, "people": 1.1, "cloud": 1.0, "grass": 1.0, "sun": 1.0, "bus": 0.9,
+             "truck": 0.9, "car": 0.9}
+MAX_OBJECTS_REAL = 30
+
 
 @dataclass
 class _Item:
@@ -151,39 +236,58 @@ class _Item:
 
 
 def _draw_component(category: str, height: float, rng: np.random.Generator, lib: ComponentLibrary,
-                    scale: float, base_stroke: int, max_width: float | None = None) -> render.Drawn:
+                    scale: float, base_stroke: int, max_width: float | None = None,
+                    realism: Realism | None = None, hand: np.random.Generator | None = None) -> render.Drawn:
+    """One object's drawing; ``realism``'s per-object effects use ``hand`` (the sketcher's hand, a stream
+    of its own so that copies of one drawing are still retraced differently)."""
     # one sketcher per scene: the stroke width varies a little around the scene's own
     stroke = int(np.clip(base_stroke + rng.choice([-1, 0, 0, 0, 0, 1]), 1, 6))
     stroke = max(1, int(round(stroke * scale)))
+    closed = True
     if category == "grass":
-        return render.grass_tuft(height * rng.uniform(1.2, 2.0), rng, stroke)
-    if category == "bench" and (not lib.has("bench") or rng.random() < 0.5):
-        return render.bench(height, rng, stroke)
-    e = lib.pick(category, rng)
-    if e is None:
-        return render.procedural(category, height, rng, stroke)
-    max_w = 0.7 * 750 * scale if max_width is None else max_width
-    return render.render_component(lib.raster(e), e.get("style", "color"), height, rng, stroke=stroke,
-                                   max_width=max_w)
+        d = render.grass_tuft(height * rng.uniform(1.2, 2.0), rng, stroke)
+        closed = False
+    elif category == "bench" and (not lib.has("bench") or rng.random() < 0.5):
+        d = render.bench(height, rng, stroke)
+        closed = False
+    else:
+        e = lib.pick(category, rng)
+        if e is None:
+            d = render.procedural(category, height, rng, stroke)
+            closed = category not in ("grass", "bench", "sun")  # their regions are convex hulls
+        else:
+            max_w = 0.7 * 750 * scale if max_width is None else max_width
+            d = render.render_component(lib.raster(e), e.get("style", "color"), height, rng, stroke=stroke,
+                                        max_width=max_w)
+    if realism is not None and hand is not None:
+        d = apply_object(d, hand, stroke, realism, scale, closed=closed)
+    return d
 
 
-def _counts(rng: np.random.Generator) -> dict[str, int]:
+def _counts(rng: np.random.Generator, density: bool = False, allowed=None) -> dict[str, int]:
+    presence, counts, max_objects = (PRESENCE_REAL, COUNTS_REAL, MAX_OBJECTS_REAL) if density else \
+        (PRESENCE, COUNTS, MAX_OBJECTS)
     n: dict[str, int] = {}
     for c in CATEGORIES:
-        if rng.random() < PRESENCE.get(c, 0.05):
-            vals, p = COUNTS.get(c, _FEW)
+        if rng.random() < presence.get(c, 0.05):
+            vals, p = counts.get(c, _FEW)
             n[c] = int(rng.choice(vals, p=p))
     if "sun" in n and "moon" in n:
         del n["moon" if rng.random() < 0.7 else "sun"]
+    if allowed is not None:
+        n = {c: k for c, k in n.items() if c in allowed}
     total = sum(n.values())
-    while total > MAX_OBJECTS:  # trim the most repeated category
+    while total > max_objects:  # trim the most repeated category
         c = max(n, key=lambda k: n[k] + rng.random())
         n[c] -= 1
         total -= 1
         if n[c] == 0:
             del n[c]
+    fill = ["tree", "grass", "cloud", "people", "house"]
+    if allowed is not None:
+        fill = [c for c in fill if c in allowed] or ["grass"]
     while total < 5:
-        c = ["tree", "grass", "cloud", "people", "house"][int(rng.integers(5))]
+        c = fill[int(rng.integers(len(fill)))]
         n[c] = n.get(c, 0) + 1
         total += 1
     return n
@@ -198,14 +302,32 @@ def _overlap_frac(a, b) -> float:
     return inter / max(1, min(sa, sb))
 
 
-def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentLibrary | None = None) -> Scene:
-    """Compose one synthetic scene sketch (see the module docstring for the guarantees)."""
+def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentLibrary | None = None,
+                  realism: Realism | None = None, drawable_only: bool = False) -> Scene:
+    """Compose one synthetic scene sketch (see the module docstring for the guarantees).
+
+    ``realism``: the hand-drawn effects (:class:`grmnet.data.realism.Realism`; ``None`` = all on).
+    ``drawable_only``: leave out categories that neither ``library`` nor a real procedural drawing
+    (:data:`render.PROCEDURAL`) can draw (the style-held-out split: only the held-out icon sets)."""
     lib = library if library is not None else default_library()
+    realism = Realism() if realism is None else realism
     S = size
     sc = S / 750.0
     horizon = rng.uniform(0.27, 0.5) * S
     base_stroke = render.sample_stroke_width(rng)
-    counts = _counts(rng)
+    allowed = None
+    if drawable_only:
+        allowed = {c for c in CATEGORIES if lib.has(c) or c in render.PROCEDURAL}
+    counts = _counts(rng, realism.density, allowed)
+    size_f = SIZE_REAL if realism.density else {}
+    # the sketcher's hand: every per-object realism effect draws from here (one seed per object,
+    # whatever the switches), so the layout does not depend on them
+    hand_seed = int(rng.integers(1 << 62))
+    hand_n = [0]
+
+    def hand() -> np.random.Generator:
+        hand_n[0] += 1
+        return np.random.default_rng([hand_seed, hand_n[0]])
     items: list[_Item] = []
     ground_boxes: list[tuple[int, int, int, int]] = []
     anchors: dict[str, list[tuple[float, float]]] = {}
@@ -220,8 +342,8 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
     for cat in ("sun", "moon", "cloud", "star"):
         for i in range(counts.get(cat, 0)):
             lo, hi = SKY_HEIGHT[cat]
-            h = rng.uniform(lo, hi) * sc
-            d = _draw_component(cat, h, rng, lib, sc, base_stroke)
+            h = rng.uniform(lo, hi) * sc * size_f.get(cat, 1.0)
+            d = _draw_component(cat, h, rng, lib, sc, base_stroke, realism=realism, hand=hand())
             hh, ww = d.region.shape
             if cat in ("sun", "moon"):
                 fx = (rng.uniform(0.02, 0.25) if rng.random() < 0.5 else rng.uniform(0.75, 0.98)) * S
@@ -237,8 +359,10 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
 
     # ---- road (lies flat on the ground: drawn before every ground object)
     if counts.get("road"):
-        d, x0, y0 = render.road(S, horizon, rng, max(1, int(round(base_stroke * sc))))
-        items.append(_Item("road", d.ink, d.region, x0, y0, 3.0))
+        rs = max(1, int(round(base_stroke * sc)))
+        d, x0, y0 = render.road(S, horizon, rng, rs)
+        ink, reg = apply_road(d.ink, d.region, hand(), rs, realism, sc)
+        items.append(_Item("road", ink, reg, x0, y0, 3.0))
 
     # ---- birds and butterflies: mostly flying (sky), else on the ground
     # ---- ground objects
@@ -254,7 +378,7 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
             flying = cat in ("bird", "butterfly") and rng.random() < (0.75 if cat == "bird" else 0.5)
             if flying:
                 lo, hi = SKY_HEIGHT[cat]
-                h = rng.uniform(lo, hi) * sc
+                h = rng.uniform(lo, hi) * sc * size_f.get(cat, 1.0)
             else:
                 if cat == "house":
                     fy = horizon + rng.uniform(0.02, 0.35) * (S - horizon)
@@ -267,11 +391,11 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
                     fy = float(np.clip(ay + rng.normal(0, 0.06 * S), horizon + 0.01 * S, S - 0.01 * S))
                 t = (fy - horizon) / max(1.0, S - horizon)
                 f = FAR_SCALE + (1 - FAR_SCALE) * t
-                h = NEAR_HEIGHT[cat] * sc * f * rng.uniform(0.8, 1.2)
+                h = NEAR_HEIGHT[cat] * sc * f * rng.uniform(0.8, 1.2) * size_f.get(cat, 1.0)
             # same_comp: the same drawing copied (same component, flip and warp), only the size differs
             sub = np.random.default_rng(comp_rng_seed) if same_comp else rng
             mw = None if flying or cat not in NEAR_MAX_WIDTH else NEAR_MAX_WIDTH[cat] * sc * f * rng.uniform(0.85, 1.15)
-            d = _draw_component(cat, h, sub, lib, sc, base_stroke, mw)
+            d = _draw_component(cat, h, sub, lib, sc, base_stroke, mw, realism=realism, hand=hand())
             hh, ww = d.region.shape
             best = None
             inside = rng.random() < 0.9  # sketchers rarely cut objects at the border
@@ -310,11 +434,16 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
             anchors.setdefault(cat + ("_fly" if flying else ""), []).append((fx, fy_use))
 
     items.sort(key=lambda it: it.order_key)
-    return _resolve(items, S)
+    return _resolve(items, S, realism, np.random.default_rng([hand_seed, 0]))
 
 
-def _resolve(items: list[_Item], S: int) -> Scene:
-    """Occlusion: later items' regions erase earlier inks; drop tiny leftovers and recompute."""
+def _resolve(items: list[_Item], S: int, realism: Realism | None = None,
+             tone_rng: np.random.Generator | None = None) -> Scene:
+    """Occlusion: later items' regions erase earlier inks; drop tiny leftovers and recompute.
+
+    With ``realism.occlusion`` off, objects are transparent: a later object's region hides nothing (an
+    ink pixel drawn twice belongs to the later object), and each visible region includes its visible ink."""
+    realism = Realism() if realism is None else realism
     min_ink = max(8, int(MIN_VISIBLE_INK * (S / 750.0) ** 2))
     clipped = []
     for it in items:  # clip crops to the canvas
@@ -332,7 +461,8 @@ def _resolve(items: list[_Item], S: int) -> Scene:
         for i, (_, ink, reg, x, y) in enumerate(clipped):
             h, w = ink.shape
             win = owner[y:y + h, x:x + w]
-            win[reg] = 0
+            if realism.occlusion:
+                win[reg] = 0
             win[ink] = i + 1
         counts = np.bincount(owner.ravel(), minlength=len(clipped) + 1)[1:]
         keep = counts >= min_ink
@@ -346,13 +476,15 @@ def _resolve(items: list[_Item], S: int) -> Scene:
         h, w = reg.shape
         full = np.zeros((S, S), bool)
         full[y:y + h, x:x + w] = reg
-        vis_reg = full & ~covered
-        covered |= full
         vis_ink = owner == (i + 1)
+        vis_reg = full & ~covered
+        if not realism.occlusion:
+            vis_reg |= vis_ink
+        covered |= full
         ys, xs = np.nonzero(vis_ink)
         bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
         objects.append(PlacedObject(cat, vis_ink, vis_reg, bbox))
     objects.reverse()
-    drawing = np.full((S, S, 3), 255, np.uint8)
-    drawing[owner > 0] = 0
+    grey = ink_tone(owner > 0, tone_rng if tone_rng is not None else np.random.default_rng(0), realism)
+    drawing = np.repeat(grey[:, :, None], 3, axis=2)
     return Scene(drawing, objects)

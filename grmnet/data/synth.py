@@ -9,6 +9,16 @@ Determinism: scene ``key`` of a split depends only on (split, seed, key), throug
 ``np.random.SeedSequence([SPLIT_ID[split], seed, key])``; the split ids differ, so train, val and test
 never share a scene, and sharded runs (``--start-key``) give the same scenes as one long run.
 Entries of other keys already in the sentence file are kept (their sample files are too).
+
+Splits: ``train``, ``val``, ``test`` never use the icon sets the component manifest names in
+``"style_held_out_sets"``; ``style_test`` composes scenes ONLY from those sets (categories they lack fall
+back to a procedural drawing where :data:`grmnet.data.render.PROCEDURAL` has one, else are left out),
+with seeds of its own. Without that manifest key every split but ``style_test`` uses the whole library
+and ``style_test`` fails with a clear message.
+
+Realism (:class:`grmnet.data.realism.Realism`): the hand-drawn effects, all on by default;
+``make_sample(..., realism=Realism.parse("no-gaps"))`` or ``grmnet synth --realism no-gaps,no-wobble``
+turns single switches off for an ablation.
 """
 from __future__ import annotations
 
@@ -20,9 +30,46 @@ from pathlib import Path
 import numpy as np
 
 from grmnet.data.categories import class_id
+from grmnet.data.realism import SWITCHES, Realism
 
-SPLIT_ID = {"train": 1001, "val": 2002, "test": 3003}
+SPLIT_ID = {"train": 1001, "val": 2002, "test": 3003, "style_test": 4004}
+STYLE_TEST = "style_test"
 CANVAS = 750
+
+
+def split_library(split: str, library=None):
+    """The component library a split draws from: without the style-held-out icon sets, or (``style_test``)
+    only them. Raises :class:`grmnet.data.scene.HeldOutSetsMissing` for ``style_test`` when the manifest
+    names no held-out sets."""
+    from grmnet.data.scene import default_library
+
+    lib = library if library is not None else default_library()
+    return lib.view("held_out" if split == STYLE_TEST else "seen")
+
+
+def realism_arg(text: str) -> Realism:
+    """argparse type of ``--realism`` (e.g. ``all``, ``legacy``, ``none``, ``no-gaps,no-wobble``)."""
+    import argparse
+
+    try:
+        return Realism.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_synth_arguments(p) -> None:
+    """The data-engine options of ``grmnet synth``: ``--split`` choices (with ``style_test``) and ``--realism``.
+    The CLI calls this after its own arguments, so the choices live next to the engine."""
+    choices = sorted(SPLIT_ID, key=SPLIT_ID.get)
+    split = [a for a in p._actions if "--split" in a.option_strings]
+    if split:
+        split[0].choices = choices
+    else:
+        p.add_argument("--split", required=True, choices=choices)
+    if not any("--realism" in a.option_strings for a in p._actions):
+        p.add_argument("--realism", type=realism_arg, default=Realism(),
+                       help="hand-drawn effects: 'all' (default), 'none', 'legacy', or switches to turn off, "
+                            f"e.g. 'no-gaps,no-wobble' (switches: {', '.join(SWITCHES)})")
 
 
 def scene_rngs(split: str, seed: int, key: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -34,15 +81,20 @@ def scene_rngs(split: str, seed: int, key: int) -> tuple[np.random.Generator, np
     return np.random.default_rng(a), np.random.default_rng(b)
 
 
-def make_sample(split: str, seed: int, key: int, library=None):
+def make_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None):
     """Compose scene ``key`` and its expressions.
+
+    ``library``: the whole component library (default: the repository's); the split picks its part
+    (:func:`split_library`). ``realism``: a :class:`Realism`, a spec string, or None (all on).
 
     Returns (scene, instance_gt uint8, class_gt uint8, region_gt bool [N, H, W], expressions)."""
     from grmnet.data.expressions import generate_expressions
     from grmnet.data.scene import compose_scene
 
     rs, re_ = scene_rngs(split, seed, key)
-    scene = compose_scene(rs, size=CANVAS, library=library)
+    lib = split_library(split, library)
+    scene = compose_scene(rs, size=CANVAS, library=lib, realism=Realism.parse(realism),
+                          drawable_only=split == STYLE_TEST)
     h, w = scene.drawing.shape[:2]
     inst = np.zeros((h, w), np.uint8)
     cls = np.zeros((h, w), np.uint8)
@@ -55,11 +107,11 @@ def make_sample(split: str, seed: int, key: int, library=None):
     return scene, inst, cls, region, exprs
 
 
-def _work(job: tuple[str, str, int, int]) -> tuple[int, dict[str, list[int]], int]:
+def _work(job: tuple) -> tuple[int, dict[str, list[int]], int]:
     from grmnet.data.sketchyscene import write_sample
 
-    root, split, seed, key = job
-    scene, inst, cls, region, exprs = make_sample(split, seed, key)
+    root, split, seed, key, realism = job
+    scene, inst, cls, region, exprs = make_sample(split, seed, key, realism=realism)
     write_sample(root, split, key, scene.drawing, inst, cls, region)
     return key, {k: [int(i) for i in v] for k, v in exprs.items()}, len(scene.objects)
 
@@ -76,6 +128,16 @@ def check_synth_args(args) -> None:
         raise GRMNetError(f"--workers must be 1 or more, not {args.workers}")
     if args.split not in SPLIT_ID:
         raise GRMNetError(f"unknown split {args.split!r} (expected one of {sorted(SPLIT_ID)})")
+    try:
+        Realism.parse(getattr(args, "realism", None))
+    except ValueError as e:
+        raise GRMNetError(f"--realism: {e}") from None
+    if args.split == STYLE_TEST:
+        from grmnet.data.scene import HeldOutSetsMissing
+        try:
+            split_library(STYLE_TEST)
+        except HeldOutSetsMissing as e:
+            raise GRMNetError(str(e)) from None
     root = Path(args.out)
     if root.exists() and not root.is_dir():
         raise GRMNetError(f"--out {args.out}: it is a file, not a folder")
@@ -91,7 +153,8 @@ def run_synth(args) -> int:
     root.mkdir(parents=True, exist_ok=True)
     write_colormap(root)
     keys = list(range(args.start_key, args.start_key + args.n))
-    jobs = [(str(root), args.split, int(args.seed), k) for k in keys]
+    realism = Realism.parse(getattr(args, "realism", None))
+    jobs = [(str(root), args.split, int(args.seed), k, realism) for k in keys]
     t0 = time.time()
     results: dict[int, dict[str, list[int]]] = {}
     n_obj = 0
@@ -124,7 +187,7 @@ def run_synth(args) -> int:
     write_sentences(root, args.split, [{"key": k, "sen_instIdx_map": entries[k]} for k in sorted(entries)])
     dt = time.time() - t0
     n = len(results)
-    print(json.dumps({"images": n, "objects": n_obj, "expressions": sum(len(v) for v in results.values()),
+    print(json.dumps({"images": n, "objects": n_obj, "realism": realism.spec(), "expressions": sum(len(v) for v in results.values()),
                       "seconds": round(dt, 3), "images_per_s": round(n / dt, 3) if dt > 0 else None}))
     return 0
 
