@@ -94,11 +94,12 @@ def real_heights(samples: Path) -> dict[str, list[int]]:
     return out
 
 
-def synthetic(n: int, seed: int, realism: Realism) -> tuple[list[dict[str, int]], dict[str, list[int]], float]:
-    from grmnet.data.scene import compose_scene
+def synthetic(n: int, seed: int, realism: Realism, library=None
+              ) -> tuple[list[dict[str, int]], dict[str, list[int]], float]:
+    from grmnet.data.scene import ComponentLibrary, compose_scene
     from grmnet.data.synth import CANVAS, scene_rngs, split_library
 
-    lib = split_library("train")
+    lib = split_library("train", ComponentLibrary(library) if library else None)
     counts, heights = [], defaultdict(list)
     t0 = time.process_time()
     for k in range(1, n + 1):
@@ -127,11 +128,11 @@ def _pct(v, q) -> str:
     return "-" if not v else f"{np.percentile(v, q):.0f}"
 
 
-def report(real_c, real_h, cols: list[tuple[str, list, dict]], n: int) -> str:
+def report(real_c, real_h, cols: list[tuple[str, list, dict]], n: int, note: str = "") -> str:
     lines = ["# Scene density and object sizes: real SketchyScene vs synthetic", "",
              "Written by `tools/density_histograms.py` (real data only read: SketchyScene-Matching train+val "
              f"expression files, {len(real_c)} images; the 3 real sample sketches for sizes). Synthetic: "
-             f"{n} `train` scenes per column.", ""]
+             f"{n} `train` scenes per column (`compose_scene`, seed 0). {note}", ""]
     names = ["real"] + [c[0] for c in cols]
     allc = [real_c] + [c[1] for c in cols]
     lines += ["## Instances per scene (means)", "",
@@ -173,18 +174,21 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=200, help="synthetic scenes per column")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--baseline", default="legacy", help="realism spec of the comparison column ('' = none)")
+    ap.add_argument("--library", default=None, help="component library folder (default: resources/components)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "results" / "density.md"))
     a = ap.parse_args(argv)
     real_c = real_counts(Path(a.data))
     real_h = real_heights(Path(a.samples))
-    cols = []
+    cols, times = [], []
     for label, spec in (("synthetic (realism on)", "all"), (f"synthetic ({a.baseline})", a.baseline)):
         if not spec:
             continue
-        c, h, dt = synthetic(a.n, a.seed, Realism.parse(spec))
+        c, h, dt = synthetic(a.n, a.seed, Realism.parse(spec), a.library)
         print(f"{label}: {dt:.3f} CPU s/scene", file=sys.stderr)
+        times.append(f"{label}: {dt:.3f} CPU s/scene")
         cols.append((label, c, h))
-    md = report(real_c, real_h, cols, a.n)
+    note = f"Library: `{a.library or 'resources/components'}`. Compose time: " + "; ".join(times) + "."
+    md = report(real_c, real_h, cols, a.n, note)
     print(md)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = ["Realism", "SWITCHES", "apply_object", "apply_road", "ink_tone", "INK_MAX_GREY"]
 
+REDRAW_SHARE = 0.6       # share of objects whose outline is retraced (the others keep the clip-art outline)
 INK_MAX_GREY = 100       # darkest-to-lightest ink grey (< 128: still ink)
 FRINGE_GREY = (150, 235)  # anti-aliasing halo: lighter than 128, never ink
 
@@ -163,7 +164,7 @@ def _ext(a: np.ndarray, b: np.ndarray, length: float) -> np.ndarray:
 
 def _redraw_outline(ink, region, polys, rng, stroke: int, size: float, overshoot: bool):
     """Replace the outline strokes by a hand-retraced polygon (interior detail kept)."""
-    band = 2 * stroke + 3
+    band = stroke + 2
     inner = cv2.erode(region.astype(np.uint8), _disk(2 * band + 1)) > 0
     out = (ink & inner).astype(np.uint8)
     reg = np.zeros_like(out)
@@ -179,7 +180,7 @@ def _redraw_outline(ink, region, polys, rng, stroke: int, size: float, overshoot
             seg = q[a:b + 1].copy()
             if overshoot and len(seg) >= 2 and rng.random() < 0.6:  # the pen runs on past where it meets
                 seg = np.concatenate([seg, _ext(seg[-2], seg[-1], stroke + size * rng.uniform(0.01, 0.04))[None]])
-            _draw(out, seg, stroke)
+            _draw(out, seg, stroke - 1 if stroke >= 3 else stroke)  # polylines draw a little heavier
     return out > 0, (reg > 0) | (out > 0)
 
 
@@ -198,7 +199,7 @@ def _corner_overshoots(img: np.ndarray, polys, rng, stroke: int, size: float, sh
             cos = float(np.dot(u, v) / (nu * nv))
             if cos > 0.3 or rng.random() > share:   # turn sharper than ~70 degrees only
                 continue
-            L = stroke + size * float(rng.uniform(0.015, 0.04))
+            L = stroke + size * float(rng.uniform(0.008, 0.03))
             if rng.random() < 0.7:
                 _draw(img, np.stack([b, _ext(a, b, min(L, 0.5 * nu))]), max(1, stroke - 1))
             if rng.random() < 0.4:
@@ -235,8 +236,8 @@ def _pressure_width(ink: np.ndarray, rng: np.random.Generator, stroke: int) -> n
     h, w = ink.shape
     f = _smooth_field(h, w, rng, int(rng.integers(3, 7)))
     out = ink.copy()
-    thick = f > rng.uniform(0.5, 1.1)
-    if thick.any():
+    thick = f > rng.uniform(0.7, 1.3)
+    if stroke <= 3 and thick.any():  # a thick pen does not get thicker
         out |= (cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & thick
     thin = f < -rng.uniform(0.4, 0.9)
     if stroke >= 3 and thin.any():
@@ -268,10 +269,13 @@ def apply_object(d, rng: np.random.Generator, stroke: int, realism: Realism, sca
     # one sub-stream per effect: switching one off does not change the others
     r_redraw, r_over, r_wob, r_gap, r_pres = (np.random.default_rng(s) for s in rng.integers(1 << 62, size=5))
     polys = None
-    if closed and (realism.redraw or realism.overshoot):
-        jitter = size * float(r_redraw.uniform(0.003, 0.009)) if realism.redraw else 0.0
-        polys = _outline_polys(region, size, r_redraw, jitter)
-    if closed and realism.redraw and polys:
+    redraw = realism.redraw and r_redraw.random() < REDRAW_SHARE
+    if closed and (redraw or realism.overshoot):
+        jitter = size * float(r_redraw.uniform(0.003, 0.009)) if redraw else 0.0
+        # the outline's centre line: the silhouette shrunk by half a stroke
+        core = cv2.erode(region.astype(np.uint8), _disk(stroke)) if stroke >= 3 else region.astype(np.uint8)
+        polys = _outline_polys(core > 0, size, r_redraw, jitter)
+    if closed and redraw and polys:
         ink, region = _redraw_outline(ink, region, polys, r_redraw, stroke, size, realism.overshoot)
     if closed and realism.overshoot and polys:
         img = ink.astype(np.uint8)

@@ -91,10 +91,10 @@ class ComponentLibrary:
             return self
         if which not in ("seen", "held_out"):
             raise ValueError(f"unknown library view {which!r}")
-        if which == "held_out" and self.held_out_sets is None:
+        if which == "held_out" and not self.held_out_sets:
             raise HeldOutSetsMissing(
-                f"{self.root / 'manifest.json'} has no top-level \"style_held_out_sets\" key: the style_test split "
-                "needs the names of the held-out icon sets there")
+                f"{self.root / 'manifest.json'} has no (or an empty) top-level \"style_held_out_sets\" key: the "
+                "style_test split needs the names of the held-out icon sets there")
         if which not in self._views:
             held = set(self.held_out_sets or ())
             v = ComponentLibrary.__new__(ComponentLibrary)
@@ -105,6 +105,10 @@ class ComponentLibrary:
                 kept = [e for e in es if keep(e)]
                 if kept:
                     v.entries[c] = kept
+            if which == "held_out" and not v.entries:
+                raise HeldOutSetsMissing(
+                    f"{self.root / 'manifest.json'}: no component belongs to the style_held_out_sets "
+                    f"{list(self.held_out_sets or ())} (each component's \"set\" field names its icon set)")
             self._views[which] = v
         return self._views[which]
 
@@ -217,8 +221,8 @@ COUNTS_REAL = {
     "sun": ([1], [1.0]), "moon": ([1], [1.0]), "road": ([1], [1.0]),
 }
 # Size factor applied to NEAR_HEIGHT / SKY_HEIGHT (real sketches: trees ~100-250 px, many small objects).
-SIZE_REAL = {"tree": 0.72, "house": 1.0, "people": 1.1, "cloud": 1.0, "grass": 1.0, "sun": 1.0, "bus": 0.9,
-             "truck": 0.9, "car": 0.9}
+SIZE_REAL = {"tree": 0.72, "house": 1.0, "people": 1.1, "cloud": 1.0, "grass": 1.15, "sun": 1.0, "bus": 0.9,
+             "truck": 0.9, "car": 0.9, "dog": 1.2, "cat": 1.15, "duck": 1.15, "chicken": 1.1, "rabbit": 1.1}
 MAX_OBJECTS_REAL = 30
 
 
@@ -309,7 +313,8 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
     ``realism``: the hand-drawn effects (:class:`grmnet.data.realism.Realism`; ``None`` = all on).
     ``drawable_only``: leave out categories that neither ``library`` nor a real procedural drawing
     (:data:`render.PROCEDURAL`) can draw (the style-held-out split: only the held-out icon sets)."""
-    lib = library if library is not None else default_library()
+    # default: the whole library without the style-held-out icon sets (never seen in training)
+    lib = library if library is not None else default_library().view("seen")
     realism = Realism() if realism is None else realism
     S = size
     sc = S / 750.0
@@ -471,18 +476,21 @@ def _resolve(items: list[_Item], S: int, realism: Realism | None = None,
         clipped = [c for c, k in zip(clipped, keep) if k]
     covered = np.zeros((S, S), bool)
     objects: list[PlacedObject] = []
-    for i in range(len(clipped) - 1, -1, -1):
+    for i in range(len(clipped) - 1, -1, -1):  # work in each object's window: only it owns pixels there
         cat, ink, reg, x, y = clipped[i]
         h, w = reg.shape
-        full = np.zeros((S, S), bool)
-        full[y:y + h, x:x + w] = reg
-        vis_ink = owner == (i + 1)
-        vis_reg = full & ~covered
+        win = (slice(y, y + h), slice(x, x + w))
+        ink_w = owner[win] == (i + 1)
+        reg_w = reg & ~covered[win]
         if not realism.occlusion:
-            vis_reg |= vis_ink
-        covered |= full
-        ys, xs = np.nonzero(vis_ink)
-        bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+            reg_w |= ink_w
+        covered[win] |= reg
+        vis_ink = np.zeros((S, S), bool)
+        vis_ink[win] = ink_w
+        vis_reg = np.zeros((S, S), bool)
+        vis_reg[win] = reg_w
+        rows, cols = np.nonzero(ink_w.any(1))[0], np.nonzero(ink_w.any(0))[0]
+        bbox = (x + int(cols[0]), y + int(rows[0]), x + int(cols[-1]) + 1, y + int(rows[-1]) + 1)
         objects.append(PlacedObject(cat, vis_ink, vis_reg, bbox))
     objects.reverse()
     grey = ink_tone(owner > 0, tone_rng if tone_rng is not None else np.random.default_rng(0), realism)
