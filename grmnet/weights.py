@@ -190,6 +190,19 @@ def copy_parts(model: torch.nn.Module, source: dict, parts, source_name) -> int:
     return copied
 
 
+def copy_matching(model: torch.nn.Module, source: dict) -> tuple[int, int]:
+    """Copy every tensor of `source` whose name and shape match one of `model` (the rest stays as built).
+    -> (copied, left fresh)"""
+    own = model.state_dict()
+    copied = 0
+    with torch.no_grad():
+        for name, tensor in own.items():
+            if name in source and source[name].shape == tensor.shape:
+                tensor.copy_(source[name])
+                copied += 1
+    return copied, len(own) - copied
+
+
 def freeze_parts(model: torch.nn.Module, parts) -> int:
     """requires_grad = False for the parameters of `parts`; returns how many were frozen."""
     n = 0

