@@ -18,7 +18,8 @@ from grmnet.data.categories import CATEGORIES, plural, singular
 from grmnet.results import Understanding
 from grmnet.text import tokenize
 
-NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, **{str(n): n for n in range(2, 100)}}
+NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+           "eleven": 11, "twelve": 12, **{str(n): n for n in range(2, 100)}}
 _BLANK_NUMERAL = re.compile(r"\bthe {2,}\w")   # "the  trees": the generator's empty slot for 6 or more
 
 
@@ -134,7 +135,7 @@ class SelectionRule:
 
 def describe_count(count: TargetCount) -> str | None:
     """'one', 'two', 'two or more', ... for the user; None when nothing is stated."""
-    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
     if count == NO_COUNT:
         return None
     n = words.get(count.at_least, str(count.at_least))

@@ -108,3 +108,15 @@ def test_tokenizer_reads_what_people_type():
     assert tokenize("select 2 dogs") == ["select", "2", "dogs"]
     assert tokenize("🐱🐶") == []
     assert stated_count("the 3 trees") == TargetCount(3, 3)
+
+
+def test_crowded_counts_are_read_and_not_capped():
+    """Crowded scenes: 'the seven grasses' states 7, and every one of 9 confident trees comes back for
+    'all the trees' (no cap below what the scene holds)."""
+    assert stated_count("the seven grasses") == TargetCount(7, 7)
+    assert stated_count("all the 8 trees") == TargetCount(8, 8)
+    scores = [0.99, 0.97, 0.95, 0.95, 0.93, 0.92, 0.91, 0.91, 0.9, 0.2]
+    assert len(choose_instances(scores, 0.9, stated_count("all the trees"), 0.5)) == 9
+    # fewer than stated pass the threshold: the next best down to the floor fill the count
+    scores = [0.99, 0.95, 0.93, 0.8, 0.7, 0.6, 0.55, 0.3]
+    assert len(choose_instances(scores, 0.9, stated_count("the seven grasses"), 0.5)) == 7
