@@ -314,7 +314,7 @@ def ink_tone(ink: np.ndarray, rng: np.random.Generator, realism: Realism) -> np.
         grey[ink] = 0
         return grey
     style = rng.random()
-    if style < 0.55:           # black marker (most SketchyScene drawings): pure black
+    if style < 0.65:           # black marker (most SketchyScene drawings): pure black
         grey[ink] = 0
         return grey
     small = (max(8, h // 8), max(8, w // 8))
