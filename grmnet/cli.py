@@ -74,7 +74,11 @@ def output_root(text: str) -> str:
 def _synth(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate synthetic SketchyScene-style scenes with expressions")
     p.add_argument("--out", required=True, type=output_root, help="dataset root (SketchyScene layout)")
-    p.add_argument("--split", required=True, choices=["train", "val", "test"])
+    p.add_argument("--split", required=True, choices=["train", "val", "test", "style_test"],
+                   help="style_test: scenes drawn only from the icon sets training never sees")
+    p.add_argument("--realism", default=None,
+                   help="hand-drawn effects: all (default), none, legacy, or switches to turn off, e.g. "
+                        "no-gaps,no-wobble (wobble, pressure, gaps, overshoot, redraw, occlusion, density)")
     p.add_argument("--n", type=at_least(0), required=True, help="number of scenes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=at_least(1), default=1)
@@ -96,6 +100,8 @@ def _train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--online-seed", type=int, default=None,
                    help="instead of --data: compose fresh synthetic training scenes on the fly with this seed")
     p.add_argument("--online-start-key", type=int, default=1, help="first scene key of --online-seed")
+    p.add_argument("--realism", default=None, help="with --online-seed: hand-drawn effects of the composed scenes "
+                                                   "(as grmnet synth --realism; default all)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds of training: the cosine schedule follows wall-clock and training stops there")
     p.add_argument("--out", required=True, type=output_root, help="run directory")

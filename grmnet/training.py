@@ -58,8 +58,9 @@ class SynthesizedScenes:
     'train' split with ``seed`` (same seeding as `grmnet synth`, so never a val/test scene). No epochs, no
     disk: on a GPU the workers compose scenes about as fast as the model consumes them."""
 
-    def __init__(self, seed: int, start_key: int = 1):
+    def __init__(self, seed: int, start_key: int = 1, realism: str | None = None):
         self.seed, self.start_key = int(seed), int(start_key)
+        self.realism = realism   # grmnet.data.realism.Realism spec: None = every hand-drawn effect on
 
     def words(self, n: int = 64) -> list[str]:
         return [w for i in range(n) for e in self.sample(i, None)[3] for w in e.split()]
@@ -69,7 +70,7 @@ class SynthesizedScenes:
 
         key = self.start_key + i
         while True:
-            scene, _, _, region, exprs = make_sample("train", self.seed, key)
+            scene, _, _, region, exprs = make_sample("train", self.seed, key, realism=self.realism)
             if exprs:
                 return scene.drawing, region, [o.category for o in scene.objects], exprs
             key += 1 << 40   # a scene without expressions (rare): take one from a far, unused key range
@@ -230,7 +231,7 @@ def run_train(args) -> int:
     resume = args.resume and (out / "trainer_state.json").is_file()
     online = getattr(args, "online_seed", None)
     if online is not None:
-        scenes = SynthesizedScenes(online, getattr(args, "online_start_key", 1))
+        scenes = SynthesizedScenes(online, getattr(args, "online_start_key", 1), getattr(args, "realism", None))
     elif args.data:
         scenes = DiskScenes(SketchySceneDataset(args.data, "train"))
     else:
