@@ -35,14 +35,24 @@ def main() -> None:
     ap.add_argument("--input-size", type=int, default=384)
     ap.add_argument("--only", default=None, help="substring of the variant names to run")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--config", default=None, help="a training config JSON: measure it (fp32 and bf16) instead")
     a = ap.parse_args()
     vocab = Vocabulary(grammar_vocabulary_words())
     rows = []
-    for name, backbone, norm, amp in VARIANTS:
+    variants = VARIANTS
+    if a.config:
+        base = GRMNetConfig.load(a.config)
+        variants = [(f"{a.config} {'bf16' if amp else 'fp32'}", base.backbone, base.norm, amp) for amp in (False, True)]
+    for name, backbone, norm, amp in variants:
         if a.only and a.only not in name:
             continue
-        cfg = GRMNetConfig(backbone=backbone, norm=norm, input_size=a.input_size)
-        cfg.training.expressions_per_image = a.pairs
+        if a.config:
+            cfg = GRMNetConfig.load(a.config)
+            cfg.language_model = "bilstm"
+            a.images = cfg.training.batch_size // cfg.training.expressions_per_image
+        else:
+            cfg = GRMNetConfig(backbone=backbone, norm=norm, input_size=a.input_size)
+            cfg.training.expressions_per_image = a.pairs
         data = PairBatches(SynthesizedScenes(7), vocab, cfg, 0)
         batch = collate([data[i] for i in range(a.images)], vocab, cfg.max_words)
         torch.manual_seed(0)
@@ -63,7 +73,7 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
         row = {"variant": name, "s_per_step": round(float(np.median(times)), 3),
                "images_per_s": round(a.images / float(np.median(times)), 2), "threads": torch.get_num_threads(),
-               "images": a.images, "pairs": len(batch["targets"]), "input_size": a.input_size}
+               "images": a.images, "pairs": len(batch["targets"]), "input_size": cfg.input_size}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if a.json:
