@@ -82,6 +82,19 @@ SETS: dict[str, str] = {
     "mynaui": "stroke",
     "streamline-ultimate": "stroke",
     "tdesign": "stroke",
+    "akar-icons": "stroke",
+    "humbleicons": "stroke",
+    "iconamoon": "stroke",
+    "lets-icons": "stroke",
+    "bi": "silhouette",
+    "lineicons": "silhouette",
+    "jam": "silhouette",
+    "gravity-ui": "silhouette",
+    "fontisto": "silhouette",
+    "cil": "silhouette",
+    "famicons": "silhouette",
+    "majesticons": "silhouette",
+    "mage": "silhouette",
 }
 # Two whole sets held out of training for the style-held-out test split (manifest key
 # "style_held_out_sets"): twemoji (flat colour emoji, 22 of the 23 component categories) and game-icons
@@ -222,7 +235,8 @@ UI_SETS = ("hugeicons", "solar", "lucide-lab", "iconoir", "mynaui", "streamline-
            "mingcute", "la", "pepicons-pencil", "uil", "ri", "carbon", "bx", "streamline-pixel", "pixelarticons",
            "fa6-regular", "wi", "clarity", "ion", "icon-park", "streamline-freehand-color",
            "streamline-ultimate-color", "flat-color-icons", "fluent-color", "mdi", "game-icons", "ph", "tabler",
-           "lucide", "fa6-solid", "healthicons", "material-symbols")
+           "lucide", "fa6-solid", "healthicons", "material-symbols", "akar-icons", "humbleicons", "iconamoon",
+           "lets-icons", "bi", "lineicons", "jam", "gravity-ui", "fontisto", "cil", "famicons", "majesticons", "mage")
 
 
 def _alts(*groups: str, sets=UI_SETS) -> list[tuple[str, str]]:
@@ -360,6 +374,15 @@ REJECTED |= {
     ("twemoji", "older-person"), ("twemoji", "swan"), ("twemoji", "turkey"), ("uil", "bus"), ("uil", "bus-alt"),
     ("uil", "car"), ("uil", "taxi"),
 }
+# Rejected on the review of the second batch of UI sets (front views, UI user glyphs, heads).
+REJECTED |= {
+    ("akar-icons", "moon"), ("akar-icons", "person"), ("cil", "cat"), ("cil", "child"), ("cil", "dog"),
+    ("cil", "taxi"), ("famicons", "bus-outline"), ("famicons", "car-outline"), ("famicons", "car-sport-outline"),
+    ("fontisto", "bus"), ("fontisto", "car"), ("fontisto", "person"), ("fontisto", "taxi"), ("fontisto", "truck"),
+    ("gravity-ui", "car"), ("gravity-ui", "person"), ("jam", "bus"), ("jam", "car"), ("lets-icons", "tree"),
+    ("lineicons", "bus"), ("lineicons", "car"), ("lineicons", "car-2"), ("lineicons", "taxi"),
+    ("lineicons", "tree"), ("majesticons", "bus-line"), ("majesticons", "car-line"),
+}
 for _cat, _extra in EXTRA.items():
     PICKS.setdefault(_cat, [])
     PICKS[_cat] = PICKS[_cat] + _extra
@@ -410,6 +433,10 @@ class IconSet:
         self.licence_url = lic.get("url", "")
         self.author = self.info.get("author", {}).get("name", "")
         self.author_url = self.info.get("author", {}).get("url", "")
+        if not self.licence_url:  # a few info.json files carry no licence URL
+            self.licence_url = f"https://spdx.org/licenses/{self.licence}.html"
+        if not self.author_url:
+            self.author_url = f"https://icon-sets.iconify.design/{prefix}/"
         if self.licence not in OK_LICENCES:
             raise SystemExit(f"{prefix}: licence {self.licence!r} is not on the accepted list")
 
@@ -468,6 +495,28 @@ def rasterise(svg: str):
     out = np.zeros((crop.shape[0] + 4, crop.shape[1] + 4, 4), np.uint8)
     out[2:-2, 2:-2] = crop
     return out
+
+
+def write_png(path: Path, rgba) -> None:
+    """RGBA PNG; stored as an exact (lossless) palette PNG when the raster has <= 256 distinct RGBA values
+    (one-colour glyphs: black + anti-aliased alpha), which is ~3x smaller. Readers get RGBA back either way."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    flat = np.ascontiguousarray(rgba).reshape(-1, 4)
+    vals, idx = np.unique(flat.view(np.uint32).ravel(), return_inverse=True)
+    if len(vals) <= 256:
+        pal = vals.view(np.uint8).reshape(-1, 4)
+        im = Image.fromarray(idx.reshape(rgba.shape[:2]).astype(np.uint8), "P")
+        im.putpalette(pal[:, :3].ravel().tolist())
+        im.info["transparency"] = bytes(pal[:, 3].tolist())
+        im.save(path, optimize=True, transparency=bytes(pal[:, 3].tolist()))
+        back = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if back is not None and back.ndim == 3 and back.shape[2] == 4 and np.array_equal(
+                cv2.cvtColor(back, cv2.COLOR_BGRA2RGBA), rgba):
+            return
+    cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def contact_sheet_raw(entries: list[dict], root: Path, out: Path, cell: int = 96) -> None:
@@ -533,8 +582,7 @@ def main() -> int:
                 continue
             stem = f"{cat}/{prefix}__{name}"
             (out / f"{stem}.svg").write_text(svg)
-            cv2.imwrite(str(out / f"{stem}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA),
-                        [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            write_png(out / f"{stem}.png", rgba)
             manifest.append({
                 "file": f"{stem}.png", "svg": f"{stem}.svg", "category": cat, "set": prefix, "icon": name,
                 "style": SETS[prefix], "licence": st.licence, "licence_url": st.licence_url,
