@@ -12,6 +12,8 @@ checks each set's licence (permissive / CC-BY / Apache / MIT / ISC only: no NC, 
 picks the icons of the reviewed list ``PICKS`` below, rasterises them with resvg
 (RGBA, 256 px on the long side, cropped to the drawn content) and writes, per component,
 ``<category>/<set>__<icon>.png`` and ``.svg`` plus ``manifest.json`` and ``ATTRIBUTION.md``.
+One-colour rasters are stored as exact palette PNGs (lossless, read back as RGBA). ``manifest.json`` also
+names the two whole sets held out of training for the style-held-out test split (``style_held_out_sets``).
 
 Each set has a *style* telling the line-art renderer (grmnet/data/render.py) how to turn
 the raster into strokes: ``color`` (colour emoji: silhouette outline + colour boundaries),
