@@ -601,6 +601,8 @@ def main() -> int:
              "| set | package | author | licence | icons |", "|---|---|---|---|---|"]
     for prefix, st in sorted(sets.items()):
         n = sum(1 for m in manifest if m["set"] == prefix)
+        if n == 0:  # every pick of the set was rejected on review
+            continue
         lines.append(f"| {prefix} | @iconify-json/{prefix}@{st.version} | [{st.author}]({st.author_url}) | "
                      f"[{st.licence}]({st.licence_url}) | {n} |")
     lines += ["", "Per-file source set, icon name and licence: `manifest.json`.", "",
