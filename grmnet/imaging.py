@@ -85,6 +85,50 @@ def ink_mask(grey: np.ndarray, threshold: int = 128) -> np.ndarray:
     return grey < threshold
 
 
+# Lighter than this is paper; between ink (grey < 128) and this lie a stroke's anti-aliased edges (its fringe).
+FRINGE_LEVEL = 235
+# px: a fringe pixel belongs to the stroke whose ink lies this close (farther: a faint stroke of its own).
+FRINGE_DISTANCE = 2.0
+
+
+def soft_ink_mask(grey: np.ndarray, level: int = FRINGE_LEVEL) -> np.ndarray:
+    """Every pixel that is not paper: ink and its anti-aliased fringe (grey < `level`)."""
+    return grey < level
+
+
+def spread_to_fringe(owner: np.ndarray, ink: np.ndarray, soft_ink: np.ndarray,
+                     max_distance: float = FRINGE_DISTANCE) -> np.ndarray:
+    """Give the fringe (soft pixels that are not ink) the owner of the nearest ink pixel within `max_distance`,
+    so a lifted object takes its soft edges along instead of leaving a grey ghost behind.
+
+    owner int [H, W] (-1 = none; read on ink pixels), ink bool [H, W], soft_ink bool [H, W] -> int32 [H, W]
+    """
+    import cv2  # here: the rest of this module does without OpenCV
+    out = owner.astype(np.int32).copy()
+    if not ink.any():
+        return out
+    dist, nearest = cv2.distanceTransformWithLabels((~ink).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+    table = np.concatenate([[-1], owner[ink]]).astype(np.int32)   # ink pixels are numbered in scan order
+    grow = soft_ink & ~ink & (dist <= max_distance)
+    out[grow] = table[nearest[grow]]
+    return out
+
+
+def liftable_inks(grey: np.ndarray, inks) -> list[np.ndarray]:
+    """The one definition of what lifting an object takes off a sketch: its ink (grmnet.imaging.ink_mask) plus the
+    anti-aliased fringe around that ink. Every lift, move, recolour and export path cuts layers with this.
+
+    grey uint8 [H, W]; inks: bool [H, W] masks (an earlier mask wins a pixel two claim) -> disjoint bool masks
+    """
+    ink = ink_mask(grey)
+    owner = np.full(grey.shape, -1, np.int32)
+    for i, m in enumerate(inks):
+        owner[m & ink & (owner < 0)] = i
+    owner = spread_to_fringe(owner, ink, soft_ink_mask(grey))
+    return [owner == i for i in range(len(inks))]
+
+
 def is_inverted(grey: np.ndarray) -> bool:
     """Light lines on a dark background: the border is dark and so is most of the picture.
 

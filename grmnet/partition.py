@@ -83,12 +83,14 @@ class PartitionConfig:
     inside_box: float = 0.9          # ...when this share of the piece lies in that box
     duplicate_iou: float = 0.5       # claimed-ink IoU above which two detections are one object
     duplicate_cover: float = 0.8     # a detection whose claims lie this much inside a better one is a duplicate
+    stray_distance: float = 8.0      # px: a stroke nobody claims joins the one object whose ink lies this close...
+                                     # (...and whose box holds inside_box of it)
     min_score: float = 0.5           # detections below this score are ignored
     min_ink: int = 30                # px (at 750 px): an object owning less ink is dropped
 
     def scaled(self, image_shape: tuple[int, int]) -> "PartitionConfig":
         s = max(image_shape) / 750.0
-        return replace(self, claim_radius=self.claim_radius * s, min_ink=max(1, int(round(self.min_ink * s * s))))
+        return replace(self, claim_radius=self.claim_radius * s, stray_distance=self.stray_distance * s, min_ink=max(1, int(round(self.min_ink * s * s))))
 
 
 @dataclass
@@ -441,6 +443,8 @@ def partition_ink(ink: np.ndarray, detections: Sequence[Detection], cfg: Partiti
         final[rest] = decided
 
     owner[ys, xs] = final
+    if cfg.stray_distance > 0:
+        _adopt_strays(owner, ink, strokes, n_strokes, boxes, cfg)
     counts = np.bincount(owner[owner >= 0], minlength=len(objects))
     small = counts < cfg.min_ink
     if small.any():          # an object left with a few stray pixels is not a layer anyone wants
@@ -450,6 +454,51 @@ def partition_ink(ink: np.ndarray, detections: Sequence[Detection], cfg: Partiti
         objects = [o for o, s in zip(objects, small) if not s]
         depth = depth_order(objects)
     return InkPartition(owner, objects, depth)
+
+
+def _adopt_strays(owner: np.ndarray, ink: np.ndarray, strokes: np.ndarray, n_strokes: int, boxes: np.ndarray,
+                  cfg: PartitionConfig) -> None:
+    """Strokes no object claims at all (a dot, a whisker, a detached tail tip) join an object in place when the
+    only owned ink within `stray_distance` px is that object's and its grown box holds `inside_box` of the stroke.
+
+    owner int32 [H, W] (edited), strokes int [H, W] (connected ink, 0 = paper), boxes float [K, 4] grown boxes
+    """
+    owned = owner >= 0
+    if not owned.any():
+        return
+    has_owned = np.bincount(strokes[owned], minlength=n_strokes) > 0
+    stray_px = ink & ~owned & ~has_owned[strokes]
+    if not stray_px.any():
+        return
+    # strays within reach of some owned ink (one distance transform), then each of those on its own window
+    dist = cv2.distanceTransform((~owned).astype(np.uint8), cv2.DIST_L2, 5)
+    r = int(np.ceil(cfg.stray_distance))
+    reachable = np.zeros(n_strokes, bool)
+    reachable[strokes[stray_px & (dist <= cfg.stray_distance)]] = True
+    ys, xs = np.nonzero(stray_px)
+    label = strokes[ys, xs]
+    keep = reachable[label]
+    ys, xs, label = ys[keep], xs[keep], label[keep]
+    if len(label) == 0:
+        return
+    order = np.argsort(label, kind="stable")
+    ys, xs, label = ys[order], xs[order], label[order]
+    starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
+    h, w = ink.shape
+    for a, b in zip(starts, np.r_[starts[1:], len(label)]):
+        sy, sx = ys[a:b], xs[a:b]
+        y0, y1 = max(int(sy.min()) - r, 0), min(int(sy.max()) + r + 1, h)
+        x0, x1 = max(int(sx.min()) - r, 0), min(int(sx.max()) + r + 1, w)
+        paper = np.ones((y1 - y0, x1 - x0), np.uint8)
+        paper[sy - y0, sx - x0] = 0
+        reach = cv2.distanceTransform(paper, cv2.DIST_L2, 5) <= cfg.stray_distance
+        near = np.unique(owner[y0:y1, x0:x1][reach])
+        near = near[near >= 0]
+        if len(near) != 1:
+            continue
+        bx0, by0, bx1, by1 = boxes[near[0]]
+        if ((sx >= bx0) & (sx <= bx1) & (sy >= by0) & (sy <= by1)).mean() >= cfg.inside_box:
+            owner[sy, sx] = near[0]
 
 
 def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -498,20 +547,10 @@ def _grow_into_unclaimed(pieces: np.ndarray, piece_owner: np.ndarray, piece_of: 
 
 def spread_to_soft_ink(owner: np.ndarray, ink: np.ndarray, soft_ink: np.ndarray, max_distance: float = 2.0
                        ) -> np.ndarray:
-    """Give anti-aliased edges (light pixels that are not ink) the owner of the nearest ink pixel, so a lifted
-    object takes its soft edges along instead of leaving a grey ghost behind.
-
-    owner int [H, W] (-1 = none), ink bool [H, W], soft_ink bool [H, W] (any non-paper pixel) -> int32 [H, W]
-    """
-    out = owner.astype(np.int32).copy()
-    if not ink.any():
-        return out
-    dist, nearest = cv2.distanceTransformWithLabels((~ink).astype(np.uint8), cv2.DIST_L2, 5,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)
-    table = np.concatenate([[-1], owner[ink]]).astype(np.int32)   # ink pixels are numbered in scan order
-    grow = soft_ink & ~ink & (dist <= max_distance)
-    out[grow] = table[nearest[grow]]
-    return out
+    """Give anti-aliased edges (light pixels that are not ink) the owner of the nearest ink pixel (see
+    grmnet.imaging.spread_to_fringe, the one definition). owner int [H, W], ink / soft_ink bool [H, W] -> int32"""
+    from grmnet.imaging import spread_to_fringe
+    return spread_to_fringe(owner, ink, soft_ink, max_distance)
 
 
 # ---- every object of a sketch, language-free --------------------------------------------------------------

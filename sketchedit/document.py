@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from grmnet.imaging import ink_mask, luma
+from grmnet.imaging import FRINGE_LEVEL, ink_mask, liftable_inks, luma, soft_ink_mask
 from grmnet.results import ReferredInstance
 
 PAPER = (255, 255, 255)
@@ -410,7 +410,9 @@ class SketchDocument(QObject):
 
 # ------------------------------------------------------------------- commands
 class SelectAsLayersCommand(QUndoCommand):
-    """Lift instances' ink from the base into new layers on top of the stack."""
+    """Lift instances' ink from the base into new layers on top of the stack. Each layer takes its ink with the
+    anti-aliased fringe around it (grmnet.imaging.liftable_inks, the one definition of what a lift takes), so
+    that moving, recolouring or exporting it leaves no grey ghost behind."""
 
     def __init__(self, doc: SketchDocument, instances: Sequence[ReferredInstance]):
         super().__init__(f"Select {len(instances)} instance(s)")
@@ -418,11 +420,9 @@ class SelectAsLayersCommand(QUndoCommand):
         self.new_layers: list[InstanceLayer] = []
         base = doc.base
         lifted = np.zeros(base.shape[:2], bool)
-        base_ink = self.liftable(base)
-        for inst in instances:
-            if inst.ink.shape != base.shape[:2]:
-                continue  # computed on another sketch
-            ink = inst.ink & base_ink & ~lifted
+        instances = [inst for inst in instances if inst.ink.shape == base.shape[:2]]  # others: another sketch
+        inks = liftable_inks(luma(base), [inst.ink for inst in instances])
+        for inst, ink in zip(instances, inks):
             region = inst.region | ink
             box = bbox_of(region)
             if box is None or not ink.any():
@@ -449,10 +449,6 @@ class SelectAsLayersCommand(QUndoCommand):
             x, y, w, h = box
             self.before = base[y:y + h, x:x + w].copy()
             self.lift_mask = lifted[y:y + h, x:x + w].copy()
-
-    def liftable(self, base: np.ndarray) -> np.ndarray:
-        """bool [H, W]: the base pixels an instance may lift (its ink mask is cut to these)."""
-        return ink_of(base)
 
     def _index_taken(self, category: str, index: int) -> bool:
         taken = {(other.category, other.index) for other in [*self.doc.layers, *self.new_layers]}
@@ -619,37 +615,21 @@ class StrokeCommand(QUndoCommand):
 
 # ------------------------------------------------------------ ink partition
 # Lighter than this is paper; between ink (grey < 128) and this are a stroke's anti-aliased edges.
-SOFT_PAPER_LEVEL = 235
+SOFT_PAPER_LEVEL = FRINGE_LEVEL
 
 
 def soft_ink_of(rgb: np.ndarray) -> np.ndarray:
-    """bool [H, W]: every pixel that is not paper (ink and its anti-aliased edges)."""
-    return luma(rgb) < SOFT_PAPER_LEVEL
+    """bool [H, W]: every pixel that is not paper (ink and its anti-aliased edges; grmnet.imaging.soft_ink_mask)."""
+    return soft_ink_mask(luma(rgb))
 
 
 class SplitIntoLayersCommand(SelectAsLayersCommand):
-    """The whole sketch into indexed layers: as selecting instances, but each also lifts the anti-aliased edges
-    of its strokes, so that moving it leaves no grey ghost behind."""
+    """The whole sketch into indexed layers in one step (as selecting instances: each lifts its ink with its
+    anti-aliased edges)."""
 
     def __init__(self, doc: SketchDocument, instances: Sequence[ReferredInstance]):
-        from dataclasses import replace
-
-        from grmnet.partition import spread_to_soft_ink
-
-        base = doc.base
-        owner = np.full(base.shape[:2], -1, np.int32)
-        for i, inst in enumerate(instances):
-            if inst.ink.shape == owner.shape:
-                owner[inst.ink & (owner < 0)] = i
-        ink = ink_of(base)
-        owner = spread_to_soft_ink(np.where(ink, owner, -1), ink, soft_ink_of(base) & ~ink)
-        instances = [replace(inst, ink=owner == i) if inst.ink.shape == owner.shape else inst
-                     for i, inst in enumerate(instances)]
         super().__init__(doc, instances)
         self.setText(f"Split into {len(self.new_layers)} layers")
-
-    def liftable(self, base: np.ndarray) -> np.ndarray:
-        return soft_ink_of(base)
 
 
 class InkBrushCommand(QUndoCommand):

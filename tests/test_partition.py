@@ -15,7 +15,7 @@ def config(**kw) -> PartitionConfig:
     s = 750.0 / max(SIZE)
     base = PartitionConfig(**kw)
     return PartitionConfig(**{**base.__dict__, "claim_radius": base.claim_radius * s,
-                              "min_ink": int(round(base.min_ink * s * s))})
+                              "stray_distance": base.stray_distance * s, "min_ink": int(round(base.min_ink * s * s))})
 
 
 def box_of(mask: np.ndarray) -> tuple[float, float, float, float]:
@@ -171,6 +171,24 @@ def test_unclaimed_strokes_stay_in_the_sketch():
     part = partition_ink(ink, [detection("sheep", circle(150, 150, 40, filled=True))], config())
     assert part.ink(0).sum() >= sheep.sum() * 0.97
     assert (part.owner[ground] == -1).mean() > 0.8
+
+
+def test_a_stroke_nobody_claims_joins_the_one_object_it_nearly_touches_inside_its_box():
+    sheep = circle(150, 100, 30)
+    whisker = line((187, 95), (187, 105), 1)                   # 6 px off the mask: no claim, but close to the sheep
+    far = line((60, 95), (60, 105), 1)                         # beyond the sheep's box
+    ink = sheep | whisker | far
+    part = partition_ink(ink, [detection("sheep", circle(150, 100, 31, filled=True))], config(stray_distance=8))
+    assert (part.owner[whisker] == 0).all() and (part.owner[far] == -1).all()
+    off = partition_ink(ink, [detection("sheep", circle(150, 100, 31, filled=True))], config(stray_distance=0))
+    assert (off.owner[whisker] == -1).all()
+    # a stroke between two objects that both lie within reach stays in the sketch: neither explains it alone
+    left, right = circle(100, 100, 30), circle(172, 100, 30)
+    between = line((136, 95), (136, 105), 1)
+    part = partition_ink(left | right | between, [detection("sheep", circle(100, 100, 31, filled=True)),
+                                                  detection("sheep", circle(172, 100, 31, filled=True))],
+                         config(stray_distance=8, box_margin=0.2))
+    assert (part.owner[between] == -1).all() and len(part) == 2
 
 
 def test_objects_left_with_a_few_pixels_and_weak_detections_are_dropped():

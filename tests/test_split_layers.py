@@ -80,6 +80,42 @@ def test_split_lifts_every_object_with_its_soft_edges_in_one_undo_step():
     assert len(doc.layers) == 3
 
 
+def test_selecting_a_referred_instance_lifts_its_soft_edges_too_so_a_move_or_recolour_leaves_no_ghost():
+    """One definition of what a lift takes (grmnet.imaging.liftable_inks): the referring path ("the cat", then move
+    or recolour) lifts the anti-aliased fringe with the ink, exactly as Split into layers does."""
+    from grmnet.results import ReferredInstance
+    original = antialiased_sketch()
+    doc = SketchDocument(original)
+    ink = ink_of(original)
+    left = np.zeros(ink.shape, bool)
+    left[:170, :100] = True                                    # the circle's drawing, not the ground line
+    inst = ReferredInstance("sheep", 0.9, (20.0, 60.0, 100.0, 140.0), ink & left, left, 1, "sheep 1")
+    (uid,) = doc.select_as_layers([inst])
+    layer = doc.layer(uid)
+    assert layer.ink_mask.sum() > (ink & left).sum(), "the layer holds the soft edges as well as the ink"
+    assert np.array_equal(doc.composite(), original), "lifting changes nothing visible"
+    doc.recolor([uid], (255, 0, 0))
+    assert not soft_ink_of(doc.base)[60:140, 20:100].any(), "recolouring leaves no grey edge in the sketch"
+    doc.move([uid], 0, -150)
+    assert not soft_ink_of(doc.composite())[60:140, 20:100].any(), "moving leaves no grey edge behind"
+    assert soft_ink_of(doc.base)[175:190, 20:300].any(), "the soft ground line nobody selected stays"
+
+
+def test_liftable_inks_take_the_fringe_of_their_own_ink_only_and_never_overlap():
+    from grmnet.imaging import liftable_inks
+    grey = np.full((20, 40), 255, np.uint8)
+    grey[8:11, 5:15] = 0                                       # a stroke...
+    grey[7, 5:15] = grey[11, 5:15] = 200                       # ...with soft edges
+    grey[8:11, 25:35] = 0                                      # another stroke, soft edges, nobody's
+    grey[7, 25:35] = 200
+    grey[2, 5:15] = 200                                        # a faint line of its own, away from any ink
+    first = np.zeros(grey.shape, bool)
+    first[:, :20] = True
+    a, b = liftable_inks(grey, [first, first])                 # the same ink asked twice: the first wins
+    assert a[7:12, 5:15].all() and not a[2].any() and not a[:, 20:].any()
+    assert not b.any() and not (a & b).any()
+
+
 def test_layer_at_finds_the_stroke_under_the_cursor_where_the_layer_is_drawn_now():
     doc = SketchDocument(make_test_sketch())
     doc.split_into_layers(split_instances(make_test_sketch()))
