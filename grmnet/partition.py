@@ -83,8 +83,8 @@ class PartitionConfig:
     inside_box: float = 0.9          # ...when this share of the piece lies in that box
     duplicate_iou: float = 0.5       # claimed-ink IoU above which two detections are one object
     duplicate_cover: float = 0.8     # a detection whose claims lie this much inside a better one is a duplicate
-    stray_distance: float = 8.0      # px: a stroke nobody claims joins the one object whose ink lies this close...
-                                     # (...and whose box holds inside_box of it)
+    stray_distance: float = 0.0      # px: a stroke nobody claims joins the one object whose ink lies this close...
+                                     # (...and whose box holds inside_box of it); 0 = off: no gain on synthetic val
     min_score: float = 0.5           # detections below this score are ignored
     min_ink: int = 30                # px (at 750 px): an object owning less ink is dropped
 

@@ -15,11 +15,19 @@ For each sketch, two kinds of layers are scored against the ground-truth objects
 Layers are matched one-to-one to ground-truth objects at ink IoU >= 0.5 (greedy by IoU). On matched layers:
 purity (share of the layer's ink that is its object's), completeness (share of the object's ink the layer
 holds) and move leftover (share of the object's ink still at its old place after its layer is moved: the ink
-the layer did not take). Overlap: ink pixels held by two or more layers of one split / one result, and, over
+the layer did not take; "with edges": the same over the object's ink and anti-aliased fringe, lifted as the app
+lifts a layer, grmnet.imaging.liftable_inks; "before" lifted ink only). Overlap: ink pixels held by two or more layers of one split / one result, and, over
 all results on a sketch, objects lifted as different layers by different queries (consistency). Exact
 selection (referring): the returned layers match the targets one-to-one and nothing else is returned.
 The real samples are read in place and only scored (never tuned on); the synthetic split is the test split
 of docs/RESULTS.md (`grmnet synth --out data/synth --split test --n 200 --seed 3`).
+
+--causes breaks impurity and leftover of the "after" layers down by cause (`causes`, in points of the mean:
+the deficit of purity or completeness each cause accounts for, summed over matched layers / matched layers):
+impurity is ink of a detected neighbour (a boundary between two objects the partition found), of an object
+one detection covers together with its own (merged), of an undetected object, or of another partition object
+the referring result took; leftover is ink owned by another matched object, by an unmatched (spurious or
+partial) detection, or by nobody.
 """
 from __future__ import annotations
 
@@ -38,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from grmnet.errors import ExpressionError  # noqa: E402
 from grmnet.data.sketchyscene import read_sample, read_sentences, sentences_path  # noqa: E402
-from grmnet.imaging import ink_mask, to_grey  # noqa: E402
+from grmnet.imaging import ink_mask, liftable_inks, soft_ink_mask, spread_to_fringe, to_grey  # noqa: E402
 from grmnet.partition import SketchPartitioner, pixel_claims  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "sketchyscene_samples"
@@ -71,7 +79,8 @@ class Tally:
     """Running sums of one kind of layers (split or referring, before or after)."""
 
     def __init__(self):
-        self.purity, self.completeness, self.leftover = [], [], []
+        self.purity, self.completeness, self.leftover, self.leftover_edges = [], [], [], []
+        self.causes: dict[str, float] = {}
         self.object_ink = self.left_behind = 0
         self.layers = self.objects = self.matched = 0
         self.ink = self.overlap_pixels = 0
@@ -79,9 +88,16 @@ class Tally:
         self.exact = self.scored_results = 0
         self.lifted_objects = self.inconsistent_objects = 0
 
-    def add(self, layers: np.ndarray, objects: np.ndarray, targets: list[int] | None = None) -> list[tuple]:
-        """layers bool [L, N]; objects bool [G, N] (all of the sketch's objects, or a result's targets)."""
+    def add(self, layers: np.ndarray, objects: np.ndarray, targets: list[int] | None = None,
+            edges: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple]:
+        """layers bool [L, N]; objects bool [G, N] (all of the sketch's objects, or a result's targets);
+        edges: (what each layer lifts bool [L, M], each object's ink and fringe bool [G, M]) over the M non-paper
+        pixels (move leftover with edges)."""
         pairs = match(layers, objects)
+        if edges is not None:
+            lifted, soft = edges
+            for i, j, _ in pairs:
+                self.leftover_edges.append(1.0 - (lifted[i] & soft[j]).sum() / max(soft[j].sum(), 1))
         self.layers += len(layers)
         self.objects += len(objects)
         self.matched += len(pairs)
@@ -111,15 +127,61 @@ class Tally:
                "move_leftover": mean(self.leftover),
                "move_leftover_pixels": round(self.left_behind / max(self.object_ink, 1), 4),
                "moves_leaving_at_most_2pct": mean([v <= 0.02 for v in self.leftover]),
+               "move_leftover_with_edges": mean(self.leftover_edges),
                "overlap_pixels": self.overlap_pixels,
                "overlap_share_of_ink": round(self.overlap_pixels / max(self.ink, 1), 5),
                "results_with_overlap": self.results_with_overlap}
         if self.scored_results:
             out["exact_selection"] = round(self.exact / self.scored_results, 4)
+        if self.causes:
+            out["causes"] = {k: round(v / max(self.matched, 1), 4) for k, v in sorted(self.causes.items(),
+                                                                                       key=lambda kv: -kv[1])}
         if self.lifted_objects:
             out["objects_lifted_by_several_queries"] = self.lifted_objects
             out["same_layer_across_queries"] = round(1 - self.inconsistent_objects / self.lifted_objects, 4)
         return out
+
+
+def explain(tally: Tally, pairs, layers: np.ndarray, objects: np.ndarray, ids: list[int], sketch: dict) -> None:
+    """Add the causes of the matched layers' impurity and leftover to the tally (see --causes).
+
+    layers bool [L, N], objects bool [G', N] (the ground-truth objects `ids` of the sketch); sketch: gt_owner int [N]
+    (the ground-truth object of each ink pixel, -1 none), owner int [N] (the partition's object, -1 none),
+    object_of_gt {gt: partition object matched to it in the whole-sketch split}, all_gt bool [G, N]."""
+    gt_owner, owner, object_of_gt, all_gt = (sketch[k] for k in ("gt_owner", "owner", "object_of_gt", "all_gt"))
+    gt_of_object = {o: g for g, o in object_of_gt.items()}
+
+    def add(cause: str, value: float) -> None:
+        tally.causes[cause] = tally.causes.get(cause, 0.0) + value
+
+    for i, j, _ in pairs:
+        g_self = ids[j]
+        layer = layers[i]
+        foreign = layer & (gt_owner != g_self)
+        n = max(int(layer.sum()), 1)
+        if foreign.any():
+            keys, counts = np.unique(np.stack([gt_owner[foreign], owner[foreign]]), axis=1, return_counts=True)
+            for (g, o), c in zip(keys.T, counts):
+                if g < 0:
+                    cause = "impurity: ink of no object"
+                elif g in object_of_gt:
+                    mine = o >= 0 and (o == object_of_gt.get(g_self, -2) or gt_of_object.get(o) == g_self)
+                    cause = ("impurity: boundary with a detected neighbour" if mine else
+                             "impurity: another partition object taken" if o >= 0 else
+                             "impurity: unclaimed ink of a detected neighbour")
+                else:
+                    held = owner[all_gt[g]]
+                    cause = ("impurity: merged (one detection covers this object and an undetected one)"
+                             if o >= 0 and (held == o).mean() >= 0.5 else "impurity: ink of an undetected object")
+                add(cause, c / n)
+        missing = objects[j] & ~layer
+        if missing.any():
+            m = max(int(objects[j].sum()), 1)
+            o = owner[missing]
+            add("leftover: unclaimed", float((o < 0).sum()) / m)
+            matched = np.isin(o, list(gt_of_object))
+            add("leftover: owned by another matched object", float(((o >= 0) & matched).sum()) / m)
+            add("leftover: owned by an unmatched detection", float(((o >= 0) & ~matched).sum()) / m)
 
 
 def consistency(tally: Tally, lifted: dict[int, list[bytes]]) -> None:
@@ -133,7 +195,7 @@ def consistency(tally: Tally, lifted: dict[int, list[bytes]]) -> None:
 # ---- one dataset --------------------------------------------------------------------------------------------
 
 def measure(engine, partitioner: SketchPartitioner, root: Path, split: str, images: int | None,
-            pairs_per_image: int | None) -> dict:
+            pairs_per_image: int | None, causes: bool = False) -> dict:
     expressions = read_sentences(sentences_path(root, split))
     keys = sorted(expressions)[:images] if images else sorted(expressions)
     tallies = {kind: Tally() for kind in ("split_before", "split_after", "refer_before", "refer_after")}
@@ -144,14 +206,43 @@ def measure(engine, partitioner: SketchPartitioner, root: Path, split: str, imag
         ink = ink_mask(grey)
         ys, xs = np.nonzero(ink)
         objects = sample.ink_masks[:, ys, xs]
+        # the non-paper pixels (ink and anti-aliased fringe) and each object's share of them
+        soft = soft_ink_mask(grey)
+        sy, sx = np.nonzero(soft)
+        gt_full = np.full(grey.shape, -1, np.int32)
+        for g in range(len(objects)):
+            gt_full[sample.ink_masks[g] & ink & (gt_full < 0)] = g
+        gt_soft = spread_to_fringe(gt_full, ink, soft)[sy, sx]
+        objects_soft = np.stack([gt_soft == g for g in range(len(objects))]) if len(objects) else \
+            np.zeros((0, len(sy)), bool)
+        column = np.full(grey.shape, -1, np.int64)
+        column[sy, sx] = np.arange(len(sy))
+        ink_column = column[ys, xs]
+
+        def ink_only(layers: np.ndarray) -> np.ndarray:
+            """layers over ink pixels [L, N] -> the same over non-paper pixels [L, M] (nothing of the fringe)."""
+            out = np.zeros((len(layers), len(sy)), bool)
+            out[:, ink_column] = layers
+            return out
+
+        def with_fringe(masks: list) -> np.ndarray:
+            """full-size inks -> what the app lifts for them, over non-paper pixels [L, M]."""
+            return np.stack([m[sy, sx] for m in liftable_inks(grey, masks)]) if masks else \
+                np.zeros((0, len(sy)), bool)
+
         sketch = engine.encode(grey)
         part = partitioner.partition(sketch)
         after = np.stack([part.owner[ys, xs] == i for i in range(len(part))]) if len(part) else \
             np.zeros((0, len(ys)), bool)
         before = pixel_claims((ys, xs), part.objects, grey.shape, engine.ink_margin(*grey.shape)) \
             >= partitioner.partition_cfg.mask_threshold
-        tallies["split_before"].add(before, objects)
-        tallies["split_after"].add(after, objects)
+        tallies["split_before"].add(before, objects, edges=(ink_only(before), objects_soft))
+        pairs = tallies["split_after"].add(after, objects, edges=(
+            with_fringe([part.owner == i for i in range(len(part))]), objects_soft))
+        known = {"gt_owner": np.where(objects.any(0), objects.argmax(0), -1), "owner": part.owner[ys, xs],
+                 "object_of_gt": {j: i for i, j, _ in pairs}, "all_gt": objects}
+        if causes:
+            explain(tallies["split_after"], pairs, after, objects, list(range(len(objects))), known)
         lifted = {"refer_before": {}, "refer_after": {}}
         items = list(expressions[key].items())[:pairs_per_image] if pairs_per_image else list(expressions[key].items())
         for expression, targets in items:
@@ -162,7 +253,10 @@ def measure(engine, partitioner: SketchPartitioner, root: Path, split: str, imag
             owned = partitioner.assign(sketch, result.instances)
             for kind, instances in (("refer_before", result.instances), ("refer_after", owned)):
                 layers = np.stack([i.ink[ys, xs] for i in instances]) if instances else np.zeros((0, len(ys)), bool)
-                pairs = tallies[kind].add(layers, objects[targets], targets)
+                edges = ink_only(layers) if kind == "refer_before" else with_fringe([i.ink for i in instances])
+                pairs = tallies[kind].add(layers, objects[targets], targets, edges=(edges, objects_soft[targets]))
+                if causes and kind == "refer_after":
+                    explain(tallies[kind], pairs, layers, objects[targets], list(targets), known)
                 for i, j, _ in pairs:
                     lifted[kind].setdefault(targets[j], []).append(np.packbits(layers[i]).tobytes())
             n_pairs += 1
@@ -230,6 +324,8 @@ def main(argv=None) -> int:
     parser.add_argument("--pairs-per-image", type=int, default=12, help="expressions scored per image (first N)")
     parser.add_argument("--weights", default=None)
     parser.add_argument("--json", default=None, help="write the numbers here (e.g. docs/results/layers.json)")
+    parser.add_argument("--causes", action="store_true",
+                        help="break impurity and leftover of the partition's layers down by cause")
     parser.add_argument("--bench", action="store_true", help="latency of the whole-sketch split only")
     parser.add_argument("--image", action="append", default=None,
                         help="sketch(es) to time (default: resources/examples/scene_1.png and the densest real sample)")
@@ -251,13 +347,13 @@ def main(argv=None) -> int:
         synthetic = Path(args.synthetic)
         if (synthetic / args.split).is_dir():
             out[f"synthetic_{args.split}"] = measure(engine, partitioner, synthetic, args.split, args.images,
-                                                     args.pairs_per_image)
+                                                     args.pairs_per_image, args.causes)
         else:
             print(f"no synthetic test split at {synthetic} (grmnet synth --out {synthetic} --split test --n 200 "
                   "--seed 3): skipped", file=sys.stderr)
         real = Path(args.real)
         if (real / "test").is_dir():
-            out["real_samples"] = measure(engine, partitioner, real, "test", None, None)
+            out["real_samples"] = measure(engine, partitioner, real, "test", None, None, args.causes)
         else:
             print(f"no real samples at {real}: skipped", file=sys.stderr)
     text = json.dumps(out, indent=1)
