@@ -56,16 +56,14 @@ def main() -> None:
         data = PairBatches(SynthesizedScenes(7), vocab, cfg, 0)
         batch = collate([data[i] for i in range(a.images)], vocab, cfg.max_words)
         torch.manual_seed(0)
-        fmt = torch.channels_last if amp else torch.contiguous_format
-        model = GRMNet(cfg, len(vocab)).to(memory_format=fmt).train()
+        model = GRMNet(cfg, len(vocab)).use_bf16(amp).train()
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
         times = []
         for s in range(a.steps + 1):
             t = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
-                losses = model(batch["images"].to(memory_format=fmt), batch["sizes"], batch["pair_image"],
-                               batch["tokens"], batch["lengths"], batch["targets"])
-            loss = sum(v.float() for v in losses.values())
+            losses = model(batch["images"], batch["sizes"], batch["pair_image"], batch["tokens"], batch["lengths"],
+                           batch["targets"])
+            loss = sum(losses.values())
             opt.zero_grad()
             loss.backward()
             opt.step()

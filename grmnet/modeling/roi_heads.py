@@ -155,7 +155,12 @@ class FusedRoIHeads(RoIHeads):
         mask_features = self.mask_roi_pool(features, boxes, image_sizes)
         mask_features = self.mask_fusion(mask_features,
                                          self.mask_context(self._repeat_sentence(sentence, boxes), refs, absolute))
+        if self.dense_bf16:   # see GRMNet.use_bf16
+            with torch.autocast(mask_features.device.type, dtype=torch.bfloat16):
+                return self.mask_head(mask_features.contiguous(memory_format=torch.channels_last)).float()
         return self.mask_head(mask_features)
+
+    dense_bf16 = False
 
     def postprocess(self, class_logits, box_regression, proposals, image_sizes):
         """Each RoI keeps its best category; NMS is class-agnostic, because one object must not come back
