@@ -252,6 +252,10 @@ def run_train(args) -> int:
             for f in ("max_iters", "lr", "batch_size", "expressions_per_image", "warmup_iters", "checkpoint_every",
                       "augment", "frozen_parts"):
                 setattr(init_cfg.training, f, getattr(cfg.training, f))
+            # proposal / RoI sampling sizes only shape training (inference uses its own *_test sizes)
+            for f in ("rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_batch_size_per_image",
+                      "roi_batch_size_per_image", "roi_positive_fraction"):
+                setattr(init_cfg, f, getattr(cfg, f))
             cfg = init_cfg
         elif getattr(args, "init_matching", None):
             # another architecture (e.g. a new backbone): every tensor whose name and shape match is copied
