@@ -98,12 +98,19 @@ class InstanceLayer:
         return x, y, w, h
 
     @property
+    def core_mask(self) -> np.ndarray:
+        """The layer's ink without its anti-aliased fringe (what a vector export traces; the swatch's colour);
+        the whole ink_mask when it has no dark pixel (a layer of faint strokes)."""
+        core = self.ink_mask & ink_of(self.ink_rgb)
+        return core if core.any() else self.ink_mask
+
+    @property
     def display_color(self) -> Color:
-        """Colour shown on the layer's swatch: its stroke colour, else its mean ink colour."""
+        """Colour shown on the layer's swatch: its stroke colour, else its mean ink colour (fringe left out)."""
         if self.stroke_color is not None:
             return self.stroke_color
         if self.ink_mask.any():
-            mean = self.ink_rgb[self.ink_mask].mean(axis=0)
+            mean = self.ink_rgb[self.core_mask].mean(axis=0)
             return int(mean[0]), int(mean[1]), int(mean[2])
         return (0, 0, 0)
 

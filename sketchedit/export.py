@@ -259,7 +259,7 @@ def layer_svg_group(layer: InstanceLayer, gid: str) -> str:
         if d:
             body.append(f'    <path d="{d}" fill="{_hex(layer.fill_color)}" fill-opacity="{layer.fill_opacity:.3f}" '
                         f'fill-rule="evenodd" stroke="none"/>')
-    d = trace_mask(layer.ink_mask, x, y)
+    d = trace_mask(layer.core_mask, x, y)      # the strokes as the base's are traced: without soft edges
     if d:
         body.append(f'    <path d="{d}" fill="{color}" fill-rule="evenodd" stroke="none"/>')
     style = "" if layer.visible else ' style="display:none"'

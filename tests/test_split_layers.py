@@ -99,6 +99,10 @@ def test_selecting_a_referred_instance_lifts_its_soft_edges_too_so_a_move_or_rec
     doc.move([uid], 0, -150)
     assert not soft_ink_of(doc.composite())[60:140, 20:100].any(), "moving leaves no grey edge behind"
     assert soft_ink_of(doc.base)[175:190, 20:300].any(), "the soft ground line nobody selected stays"
+    doc.recolor([uid], None)
+    assert max(layer.display_color) < 60, "the swatch shows the ink's colour, not the average with its light edges"
+    core = layer.core_mask
+    assert core.sum() == (ink & left).sum() and not (core & ~layer.ink_mask).any()
 
 
 def test_liftable_inks_take_the_fringe_of_their_own_ink_only_and_never_overlap():
