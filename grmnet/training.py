@@ -283,6 +283,11 @@ def run_train(args) -> int:
     total = cfg.training.max_iters
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+        # a fine-tuned run keeps its source's inference settings until `grmnet tune` chooses its own
+        source = args.init or getattr(args, "init_matching", None)
+        if source and not resume and Path(source).is_dir() and (Path(source) / "inference.json").is_file() \
+                and not (out / "inference.json").exists():
+            (out / "inference.json").write_text((Path(source) / "inference.json").read_text())
     if device.type == "cuda":   # fixed input size: let cuDNN pick its kernels once; TF32 is plenty here
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
