@@ -1,8 +1,8 @@
-"""Copy a run's latest weights into resources/weights/ as fp16 safetensors + config + vocabulary + log.
+"""Copy a run's latest weights into resources/weights/ as safetensors + config + vocabulary + log.
 
-usage: python tools/ship_weights.py RUN_DIR [DEST] [--continues] [--hardware TEXT]
+usage: python tools/ship_weights.py RUN_DIR [DEST] [--continues] [--hardware TEXT] [--fp16]
 
-fp16 halves the file; the model is loaded back in fp32, so accuracy is unchanged to within rounding.
+fp32 by default; --fp16 halves the file (loaded back in fp32, accuracy unchanged to within rounding).
 --continues: RUN_DIR was initialised from the weights in DEST (`grmnet train --init`), so DEST's training log is
 kept as the earlier stage(s) and the run's log is appended as a new stage. Every row carries its stage number,
 the hardware it ran on and the images per step, which is what docs/RESULTS.md's budget is computed from.
@@ -22,7 +22,7 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.is_file() else []
 
 
-def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU) -> Path:
+def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU, half: bool = False) -> Path:
     model, cfg, vocab, weights = load_model(run, "cpu")
     meta = read_metadata(weights)
     meta["source_run"] = run.name
@@ -43,7 +43,7 @@ def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU) ->
     images_per_step = max(1, cfg.training.batch_size // cfg.training.expressions_per_image)
     for r in rows:
         r.update(stage=stage, hardware=hardware, images_per_step=images_per_step)
-    out = save_model(model, cfg, vocab, dest, half=True, metadata=meta)
+    out = save_model(model, cfg, vocab, dest, half=half, metadata=meta)
     if earlier or rows:
         (dest / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in earlier + rows))
     return out
@@ -56,5 +56,6 @@ if __name__ == "__main__":
                    default=Path(__file__).resolve().parents[1] / "resources" / "weights")
     p.add_argument("--continues", action="store_true", help="keep DEST's log as earlier training stages")
     p.add_argument("--hardware", default=CPU, help="what the run trained on, for the budget table")
+    p.add_argument("--fp16", action="store_true", help="store fp16 weights (half the size)")
     a = p.parse_args()
-    print(ship(a.run, a.dest, a.continues, a.hardware))
+    print(ship(a.run, a.dest, a.continues, a.hardware, a.fp16))
