@@ -35,7 +35,8 @@ def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU, ha
         for r in earlier:   # logs shipped before stages existed were one CPU stage
             r.setdefault("stage", 1)
             r.setdefault("hardware", CPU)
-            r.setdefault("images_per_step", max(1, r["pairs_per_step"] // 4))
+            if "pairs_per_step" in r:   # image training rows (a distillation stage has none)
+                r.setdefault("images_per_step", max(1, r["pairs_per_step"] // 4))
     stage = max((r["stage"] for r in earlier), default=0) + 1
     step = int(meta.get("step", 1 << 62))
     # only the history of the shipped weights (a run may have logged past its checkpoint)
