@@ -17,6 +17,11 @@ if [ -d "$REAL" ] && [ -d data/synth/test ]; then
   # the subsets stay in runs/ (git-ignored): the real samples' text is not ours to commit
   VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing > docs/results/heldout_phrasing.md
 fi
+# issue #14: in-style / style-held-out / clean-stroke splits and the real samples (data: see compare_candidates.sh)
+[ -z "${PREVIOUS:-}" ] || tools/compare_candidates.sh docs/results/candidates.jsonl previous="$PREVIOUS" new=resources/weights
+if [ -d "$REAL" ]; then
+  python tools/check_detected_categories.py "$REAL" test --json docs/results/detected_categories.json > /dev/null
+fi
 grmnet bench --repeats 10 --busy 1 | tail -1 > docs/results/bench.json
 python tools/compare_backbones.py --json docs/results/backbones.json
 python tools/prediction_figure.py

@@ -121,6 +121,8 @@ def tuning_section(t: dict | None) -> list[str]:
     if not t:
         return []
     lines = ["## Inference settings chosen on the synthetic validation split (`grmnet tune resources/weights --data data/synth`)", "",
+             "Chosen for the previous default (stages 1-5) on the previous engine's validation split and kept for "
+             "stages 6-7 (the ship decision compares both at these settings).", "",
              f"First {t['pairs']} validation pairs. Chosen: mask threshold {t['chosen'].get('mask_threshold', 0.5)}, "
              f"ink margin {t['chosen']['ink_margin']} px, score threshold "
              f"{t['chosen']['score_threshold']}, count floor {t['chosen'].get('count_floor')}, counts from the head "
@@ -159,7 +161,8 @@ def phrasing_section() -> list[str]:
     if not md.is_file():
         return []
     return ["## Free phrasing (held out, written by hand; never used for training or for choosing settings)", "",
-            "`VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (shipped weights) "
+            "`VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (measured on the previous default, stages "
+            "1-5, and the synthetic test scenes of the previous data engine; not re-run for stages 6-7) "
             "(`resources/heldout_phrasing/`: 79 pairs on the 3 real samples, 189 on synthetic test scenes; template "
             "rows are the template expressions of the same images). Class-agnostic ink-mask AP as above.",
             "", md.read_text().strip(), ""]
@@ -169,7 +172,9 @@ def layers_section(layers: dict | None) -> list[str]:
     """Layer quality against ink-level ground truth and split latency (tools/measure_layers.py), when measured."""
     if not layers:
         return []
-    lines = ["## Clean layers (ink partition, `grmnet.partition`)", ""]
+    lines = ["## Clean layers (ink partition, `grmnet.partition`)", "",
+             "Measured on the previous default (stages 1-5) and the previous engine's test scenes; see the issue "
+             "notes for the fringe-lift change (real samples: leftover incl. anti-aliased edges 4.85 % -> 2.46 %).", ""]
     acc = layers.get("accuracy")
     if acc:
         lines += [f"`{acc['command']}`", "",
@@ -226,7 +231,8 @@ def candidates_table(rows: list[dict]) -> list[str]:
     lines = ["| weights | data | pairs | mask AP | AP50 | AP75 | exact selection % |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         m = r["metrics"]
-        lines.append(f"| {r['candidate']} | {DATA_NAMES.get(r['data'], r['data'])} | {m['pairs']} | {_fmt(m['AP'])} | "
+        data = "synthetic validation" if r.get("split") == "val" else DATA_NAMES.get(r["data"], r["data"])
+        lines.append(f"| {r['candidate']} | {data} | {m['pairs']} | {_fmt(m['AP'])} | "
                      f"{_fmt(m['AP50'])} | {_fmt(m['AP75'])} | {_fmt(m['exact_selection'])} |")
     return lines
 
@@ -291,7 +297,8 @@ def main() -> None:
              "grey<128 at full resolution). Exact selection: the predictions above the threshold match the "
              "targets one-to-one at IoU ≥ 0.5 and nothing else is returned.", "",
              "## Accuracy", ""]
-    lines += eval_table("Synthetic test split (grmnet synth --split test --seed 3)", synth,
+    lines += eval_table("Synthetic test split (grmnet synth --split test --seed 3; hand-drawn engine, 950 drawings: "
+                        "not comparable with numbers of the earlier engine's test split)", synth,
                         "grmnet evaluate --data data/synth --split test --limit 1500 --json docs/results/synthetic_test.json")
     lines += eval_table("Real SketchyScene samples (3 sketches, 31 pairs: far too few for a claim)", real,
                         "grmnet evaluate --data ../shared/data/sketchyscene_samples --split test --json docs/results/real_samples.json")
