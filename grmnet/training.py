@@ -65,15 +65,53 @@ class SynthesizedScenes:
     def words(self, n: int = 64) -> list[str]:
         return [w for i in range(n) for e in self.sample(i, None)[3] for w in e.split()]
 
-    def sample(self, i: int, rng) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
-        from grmnet.data.synth import make_sample
+    def _compose(self, i: int):
+        from grmnet.data.synth import compose_sample
 
         key = self.start_key + i
         while True:
-            scene, _, _, region, exprs = make_sample("train", self.seed, key, realism=self.realism)
+            scene, exprs = compose_sample("train", self.seed, key, realism=self.realism)
             if exprs:
-                return scene.drawing, region, [o.category for o in scene.objects], exprs
+                return scene, exprs
             key += 1 << 40   # a scene without expressions (rare): take one from a far, unused key range
+
+    def sample(self, i: int, rng) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+        """-> (drawing uint8 [H, W, 3], region masks bool [K, H, W], K categories, {expression: [0-based ids]}):
+        exactly what `grmnet synth` writes for the same (seed, key)."""
+        scene, exprs = self._compose(i)
+        return scene.drawing, np.asarray(ObjectRegions(scene.objects)), [o.category for o in scene.objects], exprs
+
+    def sample_grey(self, i: int, rng) -> tuple[np.ndarray, "ObjectRegions", list[str], dict]:
+        """:meth:`sample` as the training loader wants it: the drawing's grey plane (the synthetic drawing's
+        three channels are equal, so this is what ``to_grey`` makes of the RGB drawing) and the regions
+        stacked only on demand (a step uses the targets of a few expressions, not every object)."""
+        scene, exprs = self._compose(i)
+        return (np.ascontiguousarray(scene.drawing[:, :, 0]), ObjectRegions(scene.objects),
+                [o.category for o in scene.objects], exprs)
+
+
+class ObjectRegions:
+    """The region masks of a scene's objects, stacked only on demand: ``regions[[i, j]]`` -> bool [2, H, W]
+    (a training step uses the targets of a few expressions, not every object of the scene)."""
+
+    def __init__(self, objects):
+        self.objects = objects
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, (int, np.integer)):
+            return self.objects[int(idx)].region
+        idx = list(idx)
+        if not idx:
+            h, w = self.objects[0].region.shape if self.objects else (0, 0)
+            return np.zeros((0, h, w), bool)
+        return np.stack([self.objects[int(k)].region for k in idx])
+
+    def __array__(self, dtype=None, copy=None):
+        a = self[range(len(self))]
+        return a if dtype is None else a.astype(dtype)
 
 
 class PairBatches(Dataset):
@@ -90,7 +128,8 @@ class PairBatches(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         rng = np.random.default_rng([self.seed, i])
-        drawing, region_masks, categories, expressions = self.scenes.sample(i, rng)
+        fast = getattr(self.scenes, "sample_grey", None)   # synthetic scenes: grey plane, regions on demand
+        drawing, region_masks, categories, expressions = (fast or self.scenes.sample)(i, rng)
         grey = to_grey(drawing)
         if self.cfg.training.augment:
             grey = augment_strokes(grey, rng)

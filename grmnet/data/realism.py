@@ -122,9 +122,12 @@ def _wobble(ink: np.ndarray, region: np.ndarray, rng: np.random.Generator, size:
     cells = int(rng.integers(5, 10))
     dx = _smooth_field(h, w, rng, cells) * amp
     dy = _smooth_field(h, w, rng, cells) * amp
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.dstack([ink, region]).astype(np.uint8) * 255
-    out = cv2.remap(img, xx + dx, yy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    dx += np.arange(w, dtype=np.float32)[None, :]   # + the pixel grid, by broadcasting (no np.mgrid)
+    dy += np.arange(h, dtype=np.float32)[:, None]
+    img = np.empty((h, w, 2), np.uint8)
+    np.multiply(ink, np.uint8(255), out=img[..., 0])
+    np.multiply(region, np.uint8(255), out=img[..., 1])
+    out = cv2.remap(img, dx, dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     ink2 = out[..., 0] > 90      # a little generous: thin diagonal lines stay connected
     reg2 = out[..., 1] > 127
     return ink2, reg2 | ink2
@@ -190,15 +193,20 @@ def _corner_overshoots(img: np.ndarray, polys, rng, stroke: int, size: float, sh
         n = len(p)
         if n < 3:
             continue
-        for i in range(n):
+        # every vertex's incoming (u = b - a) and outgoing (v = c - b) edge at once
+        e = np.diff(p, axis=0, append=p[:1])          # e[i] = p[i + 1] - p[i]
+        us, vs = np.roll(e, 1, axis=0), e
+        nus, nvs = np.hypot(us[:, 0], us[:, 1]), np.hypot(vs[:, 0], vs[:, 1])
+        long = (nus >= 4) & (nvs >= 4)
+        # batched matmul: the same dot product (bit for bit) as np.dot of each pair
+        dots = np.matmul(us[:, None, :], vs[:, :, None])[:, 0, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = dots / (nus * nvs)
+        for i in np.flatnonzero(long & ~(cos > 0.3)).tolist():   # turn sharper than ~70 degrees only
+            if rng.random() > share:
+                continue
             a, b, c = p[i - 1], p[i], p[(i + 1) % n]
-            u, v = b - a, c - b
-            nu, nv = np.hypot(*u), np.hypot(*v)
-            if nu < 4 or nv < 4:
-                continue
-            cos = float(np.dot(u, v) / (nu * nv))
-            if cos > 0.3 or rng.random() > share:   # turn sharper than ~70 degrees only
-                continue
+            nu, nv = nus[i], nvs[i]
             L = stroke + size * float(rng.uniform(0.008, 0.03))
             if rng.random() < 0.7:
                 _draw(img, np.stack([b, _ext(a, b, min(L, 0.5 * nu))]), max(1, stroke - 1))
@@ -208,7 +216,7 @@ def _corner_overshoots(img: np.ndarray, polys, rng, stroke: int, size: float, sh
 
 def _gaps(ink: np.ndarray, rng: np.random.Generator, stroke: int, scale: float) -> np.ndarray:
     """Small breaks: erase short pieces of line-like strokes (not of filled areas)."""
-    n_ink = int(ink.sum())
+    n_ink = int(np.count_nonzero(ink))
     if n_ink < 40:
         return ink
     length = n_ink / max(1.0, float(stroke))
@@ -248,6 +256,13 @@ def _pressure_width(ink: np.ndarray, rng: np.random.Generator, stroke: int) -> n
     return out
 
 
+def _padded(a: np.ndarray, pad: int) -> np.ndarray:
+    """``np.pad(a, pad)`` (zeros) without np.pad's generic machinery."""
+    out = np.zeros((a.shape[0] + 2 * pad, a.shape[1] + 2 * pad), a.dtype)
+    out[pad:pad + a.shape[0], pad:pad + a.shape[1]] = a
+    return out
+
+
 def _recrop(ink: np.ndarray, region: np.ndarray):
     from grmnet.data.render import Drawn, _crop
     d: Drawn = _crop(ink, region)
@@ -263,8 +278,7 @@ def apply_object(d, rng: np.random.Generator, stroke: int, realism: Realism, sca
     if not realism.any_stroke_effect() or d.ink.size <= 1 or not d.ink.any():
         return d
     pad = int(stroke + 4 + 0.06 * max(d.ink.shape))
-    ink = np.pad(d.ink, pad)
-    region = np.pad(d.region, pad)
+    ink, region = _padded(d.ink, pad), _padded(d.region, pad)
     size = float(max(d.region.shape))
     # one sub-stream per effect: switching one off does not change the others
     r_redraw, r_over, r_wob, r_gap, r_pres = (np.random.default_rng(s) for s in rng.integers(1 << 62, size=5))
@@ -309,20 +323,19 @@ def ink_tone(ink: np.ndarray, rng: np.random.Generator, realism: Realism) -> np.
     """Grey drawing [H, W] uint8 for the scene's ink (bool): ink pixels < 128 always, white elsewhere,
     plus (pressure on) lighter pencil tones in places and a light (>= 128) anti-aliasing fringe."""
     h, w = ink.shape
-    grey = np.full((h, w), 255, np.uint8)
+    black = np.where(ink, np.uint8(0), np.uint8(255))
     if not realism.pressure:
-        grey[ink] = 0
-        return grey
+        return black
     style = rng.random()
     if style < 0.65:           # black marker (most SketchyScene drawings): pure black
-        grey[ink] = 0
-        return grey
+        return black
+    grey = black
     small = (max(8, h // 8), max(8, w // 8))
     f = _smooth_field(small[0], small[1], rng, int(rng.integers(3, 8)))
     f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
     light = float(rng.uniform(20, INK_MAX_GREY))
-    tone = np.clip(light * (0.5 + 0.6 * f), 0, INK_MAX_GREY).astype(np.uint8)
-    grey[ink] = tone[ink]
+    fi = f[ink]                # the tone of the ink pixels only (elementwise: the same values)
+    grey[ink] = np.clip(light * (0.5 + 0.6 * fi), 0, INK_MAX_GREY).astype(np.uint8)
     if style < 0.85:           # soft pen: light anti-aliased halo around the strokes in places
         halo = (cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~ink & (f > -0.3)
         lo, hi = FRINGE_GREY

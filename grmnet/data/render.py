@@ -69,16 +69,17 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 
 
 def _crop(ink: np.ndarray, region: np.ndarray) -> Drawn:
-    ys, xs = np.nonzero(region)
-    if len(xs) == 0:
+    ys = np.flatnonzero(region.any(1))
+    if len(ys) == 0:
         return Drawn(ink[:1, :1] & False, region[:1, :1] & False, (0.0, 0.0))
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    xs = np.flatnonzero(region[ys[0]:ys[-1] + 1].any(0))
+    y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
     ink, region = ink[y0:y1, x0:x1], region[y0:y1, x0:x1]
     # foot: centre of the lowest rows of the silhouette
-    rows = np.nonzero(region.any(1))[0]
-    low = region[max(rows[-1] - 2, 0):rows[-1] + 1]
-    cols = np.nonzero(low.any(0))[0]
-    return Drawn(ink, region, (float(cols.mean()), float(rows[-1] + 1)))
+    last = y1 - 1 - y0
+    low = region[max(last - 2, 0):last + 1]
+    cols = np.flatnonzero(low.any(0))
+    return Drawn(ink, region, (float(cols.mean()), float(last + 1)))
 
 
 def _warp_field(h: int, w: int, rng: np.random.Generator, amp: float, cells: int):
@@ -86,8 +87,10 @@ def _warp_field(h: int, w: int, rng: np.random.Generator, amp: float, cells: int
     gx = rng.normal(0, amp, (cells, cells)).astype(np.float32)
     dy = cv2.resize(gy, (w, h), interpolation=cv2.INTER_CUBIC)
     dx = cv2.resize(gx, (w, h), interpolation=cv2.INTER_CUBIC)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return xx + dx, yy + dy
+    # pixel grid by broadcasting (the same float32 sums as a full np.mgrid, without building it)
+    dx += np.arange(w, dtype=np.float32)[None, :]
+    dy += np.arange(h, dtype=np.float32)[:, None]
+    return dx, dy
 
 
 def warp(img: np.ndarray, rng: np.random.Generator, amp: float, cells: int = 5, border=0) -> np.ndarray:
@@ -99,30 +102,49 @@ def warp(img: np.ndarray, rng: np.random.Generator, amp: float, cells: int = 5, 
     return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
+def _zhang_suen_tables() -> tuple[np.ndarray, np.ndarray]:
+    """256-entry deletion tables of Zhang-Suen's two sub-iterations over a pixel's 8-neighbour code
+    (bit 0 = P2 (north), then clockwise to bit 7 = P9 (north-west))."""
+    codes = np.arange(256)
+    p = [(codes >> b) & 1 for b in range(8)]                      # P2, P3, ..., P9
+    b = sum(p)
+    a = sum((p[i] == 0) & (p[(i + 1) % 8] == 1) for i in range(8))
+    base = (b >= 2) & (b <= 6) & (a == 1)
+    p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+    first = base & (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+    second = base & (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+    return first.astype(np.uint8), second.astype(np.uint8)
+
+
+_ZS_TABLES = _zhang_suen_tables()
+# neighbour bit of each 3x3 position (P2 = north = bit 0, clockwise)
+_ZS_BITS = np.array([[128, 1, 2], [64, 0, 4], [32, 16, 8]], np.float32)
+
+
 def skeleton(mask: np.ndarray, max_iter: int = 60) -> np.ndarray:
-    """Zhang-Suen thinning of a bool mask (vectorised numpy): 1-px wide, connected centre lines."""
-    img = np.pad(mask.astype(np.uint8), 1)
+    """Zhang-Suen thinning of a bool mask: 1-px wide, connected centre lines.
+
+    Each sub-iteration deletes, all at once, the pixels whose 8-neighbour code (one 3x3 filter) a
+    256-entry table marks deletable; the work is confined to the mask's bounding box."""
+    out = np.zeros(mask.shape, bool)
+    rows = np.flatnonzero(mask.any(1))
+    if len(rows) == 0:
+        return out
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(0))
+    win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    img = mask[win].astype(np.uint8)
     for _ in range(max_iter):
         changed = False
-        for step in (0, 1):
-            p2, p3, p4 = img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:]
-            p5, p6, p7 = img[2:, 2:], img[2:, 1:-1], img[2:, :-2]
-            p8, p9 = img[1:-1, :-2], img[:-2, :-2]
-            c = img[1:-1, 1:-1]
-            nb = [p2, p3, p4, p5, p6, p7, p8, p9]
-            b = sum(x.astype(np.int16) for x in nb)
-            a = sum(((nb[i] == 0) & (nb[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
-            if step == 0:
-                cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                cond = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            rm = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & cond
+        for table in _ZS_TABLES:
+            codes = cv2.filter2D(img, cv2.CV_8U, _ZS_BITS, borderType=cv2.BORDER_CONSTANT)
+            rm = cv2.LUT(codes, table) & img
             if rm.any():
-                c[rm] = 0
+                img -= rm
                 changed = True
         if not changed:
             break
-    return img[1:-1, 1:-1] > 0
+    out[win] = img > 0
+    return out
 
 
 def _to_width(lines: np.ndarray, width: int) -> np.ndarray:
@@ -141,6 +163,8 @@ def _remove_specks(edges: np.ndarray, min_px: int) -> np.ndarray:
     n, lab, stats, _ = cv2.connectedComponentsWithStats(edges.astype(np.uint8), connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_px
     keep[0] = False
+    if keep[1:].all():   # no speck: the same mask
+        return edges.astype(bool)
     return keep[lab]
 
 
@@ -164,15 +188,18 @@ def render_component(rgba: np.ndarray, style: str, height: float, rng: np.random
         stroke = sample_stroke_width(rng)
     if flip is None:
         flip = bool(rng.random() < 0.5)
-    src = rgba[:, ::-1] if flip else rgba
+    # Only the colour style reads the colours: the others resize and warp the alpha plane alone (OpenCV's
+    # resize, border and remap treat channels independently: the same alpha as with all four channels).
+    src = rgba if style == "color" else rgba[..., 3]
+    src = src[:, ::-1] if flip else src
     interp = cv2.INTER_AREA if th < h0 else cv2.INTER_LINEAR
     img = cv2.resize(np.ascontiguousarray(src), (tw, th), interpolation=interp)
     pad = stroke + 3
-    img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0, 0))
+    img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0,) * (img.shape[2] if img.ndim == 3 else 1))
     long_side = max(tw, th)
     amp = long_side * float(rng.uniform(0.004, 0.018))
     img = warp(img, rng, amp, cells=int(rng.integers(3, 7)))
-    alpha = img[..., 3]
+    alpha = img[..., 3] if img.ndim == 3 else img
 
     if style == "stroke":
         lines = alpha > 40
@@ -197,9 +224,12 @@ def render_component(rgba: np.ndarray, style: str, height: float, rng: np.random
         # enclosed areas: high-contrast/monotone emoji) has its thin lines traced as centre lines.
         solid_frac = m8.sum() / max(1, fill_holes(mask).sum())
         dark = m8 if solid_frac < 0.72 else np.zeros_like(m8)
-    thin = (dark - cv2.morphologyEx(dark, cv2.MORPH_OPEN, _disk(d_thin))) > 0
-    thin = _remove_specks(thin, 4)
-    thin_lines = _to_width(thin, stroke)
+    if dark.any():
+        thin = (dark - cv2.morphologyEx(dark, cv2.MORPH_OPEN, _disk(d_thin))) > 0
+        thin = _remove_specks(thin, 4)
+        thin_lines = _to_width(thin, stroke)
+    else:   # nothing dark: no thin parts (what the opening, speck removal and _to_width give)
+        thin = thin_lines = np.zeros(dark.shape, bool)
     outline = m8 - cv2.erode(m8, np.ones((3, 3), np.uint8))
     edges = outline > 0
     edges &= ~(cv2.dilate(thin.astype(np.uint8), _disk(3)) > 0)  # a line replaces its own two sides
@@ -334,8 +364,7 @@ def road(canvas: int, horizon: float, rng: np.random.Generator, stroke: int | No
             _poly(ink, mid[i:i + 2], max(1, stroke - 1))
     ink = warp(ink, rng, S * 0.003, 6)
     ink_b, reg_b = ink > 0, (region > 0) | (ink > 0)
-    ys, xs = np.nonzero(reg_b)
-    y0, x0 = int(ys.min()), int(xs.min())
+    y0, x0 = int(np.argmax(reg_b.any(1))), int(np.argmax(reg_b.any(0)))   # top-left of the region's bbox
     d = _crop(ink_b, reg_b)
     return d, x0, y0
 

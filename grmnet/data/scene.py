@@ -458,7 +458,7 @@ def _resolve(items: list[_Item], S: int, realism: Realism | None = None,
             continue
         sl = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
         ink, reg = it.ink[sl], it.region[sl]
-        if ink.sum() < min_ink:
+        if np.count_nonzero(ink) < min_ink:
             continue
         clipped.append((it.category, ink, reg, cx0, cy0))
     while True:
@@ -469,7 +469,9 @@ def _resolve(items: list[_Item], S: int, realism: Realism | None = None,
             if realism.occlusion:
                 win[reg] = 0
             win[ink] = i + 1
-        counts = np.bincount(owner.ravel(), minlength=len(clipped) + 1)[1:]
+        # object i owns pixels inside its own window only: count them there (no whole-canvas bincount)
+        counts = np.array([np.count_nonzero(owner[y:y + ink.shape[0], x:x + ink.shape[1]] == i + 1)
+                           for i, (_, ink, _, x, y) in enumerate(clipped)], np.int64)
         keep = counts >= min_ink
         if keep.all():
             break
@@ -494,5 +496,5 @@ def _resolve(items: list[_Item], S: int, realism: Realism | None = None,
         objects.append(PlacedObject(cat, vis_ink, vis_reg, bbox))
     objects.reverse()
     grey = ink_tone(owner > 0, tone_rng if tone_rng is not None else np.random.default_rng(0), realism)
-    drawing = np.repeat(grey[:, :, None], 3, axis=2)
+    drawing = cv2.merge([grey, grey, grey])   # = np.repeat(grey[:, :, None], 3, axis=2), faster
     return Scene(drawing, objects)

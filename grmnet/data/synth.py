@@ -81,13 +81,10 @@ def scene_rngs(split: str, seed: int, key: int) -> tuple[np.random.Generator, np
     return np.random.default_rng(a), np.random.default_rng(b)
 
 
-def make_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None):
-    """Compose scene ``key`` and its expressions.
-
-    ``library``: the whole component library (default: the repository's); the split picks its part
-    (:func:`split_library`). ``realism``: a :class:`Realism`, a spec string, or None (all on).
-
-    Returns (scene, instance_gt uint8, class_gt uint8, region_gt bool [N, H, W], expressions)."""
+def compose_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None):
+    """Scene ``key`` of ``split`` and its expressions, without the label maps: (scene, expressions).
+    :func:`make_sample` is this plus the instance / class / region arrays (the training loader needs only
+    a few of the regions, and takes them from ``scene.objects``)."""
     from grmnet.data.expressions import generate_expressions
     from grmnet.data.scene import compose_scene
 
@@ -95,15 +92,28 @@ def make_sample(split: str, seed: int, key: int, library=None, realism: Realism 
     lib = split_library(split, library)
     scene = compose_scene(rs, size=CANVAS, library=lib, realism=Realism.parse(realism),
                           drawable_only=split == STYLE_TEST)
+    exprs = generate_expressions(scene.objects, re_, canvas_size=CANVAS, no_target_share=0.05)
+    return scene, exprs
+
+
+def make_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None):
+    """Compose scene ``key`` and its expressions.
+
+    ``library``: the whole component library (default: the repository's); the split picks its part
+    (:func:`split_library`). ``realism``: a :class:`Realism`, a spec string, or None (all on).
+
+    Returns (scene, instance_gt uint8, class_gt uint8, region_gt bool [N, H, W], expressions)."""
+    scene, exprs = compose_sample(split, seed, key, library, realism)
     h, w = scene.drawing.shape[:2]
     inst = np.zeros((h, w), np.uint8)
     cls = np.zeros((h, w), np.uint8)
     region = np.zeros((len(scene.objects), h, w), bool)
     for i, o in enumerate(scene.objects):
-        inst[o.ink] = i + 1
-        cls[o.ink] = class_id(o.category)
+        x0, y0, x1, y1 = o.bbox   # the visible ink lies inside its bbox: label only there
+        ink = o.ink[y0:y1, x0:x1]
+        inst[y0:y1, x0:x1][ink] = i + 1
+        cls[y0:y1, x0:x1][ink] = class_id(o.category)
         region[i] = o.region
-    exprs = generate_expressions(scene.objects, re_, canvas_size=CANVAS, no_target_share=0.05)
     return scene, inst, cls, region, exprs
 
 
