@@ -109,8 +109,19 @@ def _disk(r: int) -> np.ndarray:
 
 def _smooth_field(h: int, w: int, rng: np.random.Generator, cells: int) -> np.ndarray:
     """Smooth random field ~N(0, 1) of shape [h, w] (bicubic upsampling of a coarse grid)."""
+    from grmnet.data.render import upsample_pair
+
     g = rng.normal(0, 1, (cells, cells)).astype(np.float32)
-    return cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
+    return upsample_pair(g, None, w, h)[..., 0]
+
+
+def _smooth_fields(h: int, w: int, rng: np.random.Generator, cells: int) -> np.ndarray:
+    """Two independent smooth random fields, float32 [h, w, 2] (the two grids drawn one after the other)."""
+    from grmnet.data.render import upsample_pair
+
+    a = rng.normal(0, 1, (cells, cells)).astype(np.float32)
+    b = rng.normal(0, 1, (cells, cells)).astype(np.float32)
+    return upsample_pair(a, b, w, h)
 
 
 def _wobble(ink: np.ndarray, region: np.ndarray, rng: np.random.Generator, size: float):
@@ -120,14 +131,14 @@ def _wobble(ink: np.ndarray, region: np.ndarray, rng: np.random.Generator, size:
         return ink, region
     amp = size * float(rng.uniform(0.005, 0.013))
     cells = int(rng.integers(5, 10))
-    dx = _smooth_field(h, w, rng, cells) * amp
-    dy = _smooth_field(h, w, rng, cells) * amp
-    dx += np.arange(w, dtype=np.float32)[None, :]   # + the pixel grid, by broadcasting (no np.mgrid)
-    dy += np.arange(h, dtype=np.float32)[:, None]
+    m = _smooth_fields(h, w, rng, cells)    # (dx, dy)
+    m *= np.float32(amp)
+    m[..., 0] += np.arange(w, dtype=np.float32)[None, :]   # + the pixel grid, by broadcasting (no np.mgrid)
+    m[..., 1] += np.arange(h, dtype=np.float32)[:, None]
     img = np.empty((h, w, 2), np.uint8)
     np.multiply(ink, np.uint8(255), out=img[..., 0])
     np.multiply(region, np.uint8(255), out=img[..., 1])
-    out = cv2.remap(img, dx, dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = cv2.remap(img, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     ink2 = out[..., 0] > 90      # a little generous: thin diagonal lines stay connected
     reg2 = out[..., 1] > 127
     return ink2, reg2 | ink2
