@@ -235,7 +235,12 @@ def _gaps(ink: np.ndarray, rng: np.random.Generator, stroke: int, scale: float) 
     if n == 0:
         return ink
     dt = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
-    ys, xs = np.nonzero((dt > 0) & (dt <= stroke / 2.0 + 1.0))
+    sel = (dt > 0) & (dt <= stroke / 2.0 + 1.0)
+    pts = cv2.findNonZero(sel.view(np.uint8))   # (x, y) in raster order, as np.nonzero gives them
+    if pts is None:
+        return ink
+    pts = pts.reshape(-1, 2)
+    xs, ys = pts[:, 0], pts[:, 1]
     if len(xs) == 0:
         return ink
     out = ink.astype(np.uint8)
@@ -334,7 +339,7 @@ def ink_tone(ink: np.ndarray, rng: np.random.Generator, realism: Realism) -> np.
     """Grey drawing [H, W] uint8 for the scene's ink (bool): ink pixels < 128 always, white elsewhere,
     plus (pressure on) lighter pencil tones in places and a light (>= 128) anti-aliasing fringe."""
     h, w = ink.shape
-    black = np.where(ink, np.uint8(0), np.uint8(255))
+    black = np.logical_not(ink).view(np.uint8) * np.uint8(255)   # 0 on ink, 255 elsewhere
     if not realism.pressure:
         return black
     style = rng.random()
