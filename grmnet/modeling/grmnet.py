@@ -84,8 +84,10 @@ class GRMNet(nn.Module):
         return ImageFeatures(features, self.rpn.image_parts(features), tuple(images.shape[-2:]))
 
     def refer(self, encoded: ImageFeatures, image_sizes: list[tuple[int, int]], tokens: torch.Tensor,
-              lengths: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None):
-        """One expression per entry of `encoded` (already selected per pair).
+              lengths: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None,
+              feature_index: torch.Tensor | None = None):
+        """One expression per entry of `encoded` (already selected per pair), or, with `feature_index` [P], per
+        pair of `encoded`'s RPN parts while its FPN features stay per image (feature_index: each pair's image).
 
         tokens [P, T], lengths [P], image_sizes P x (h, w) of the unpadded input;
         targets P x {boxes [n, 4], labels [n], masks [n, S, S]} of the REFERRED instances only.
@@ -97,7 +99,8 @@ class GRMNet(nn.Module):
         dummy = encoded.rpn_parts[0].new_empty((1, 1, s_h, s_w)).expand(p, 1, s_h, s_w)  # shape carrier only
         images = ImageList(dummy, image_sizes)
         proposals, rpn_scores, rpn_losses = self.rpn(images, encoded.rpn_parts, sentence, targets)
-        out = self.roi_heads(encoded.features, proposals, image_sizes, sentence, rpn_scores, (s_h, s_w), targets)
+        out = self.roi_heads(encoded.features, proposals, image_sizes, sentence, rpn_scores, (s_h, s_w), targets,
+                             feature_index)
         if self.training:
             return {**rpn_losses, **out}
         return out
@@ -105,6 +108,9 @@ class GRMNet(nn.Module):
     def forward(self, images: torch.Tensor, image_sizes: list[tuple[int, int]], pair_image: torch.Tensor,
                 tokens: torch.Tensor, lengths: torch.Tensor, targets=None):
         """images [B, 3, S, S]; pair_image [P] index of each pair's image; see refer()."""
-        encoded = self.encode_images(images).select(pair_image)
+        encoded = self.encode_images(images)
+        # the RPN fuses each expression into its own copy of the image's maps; the RoI heads pool straight from
+        # the image's features (no per-pair copy of the FPN maps)
+        per_pair = ImageFeatures(encoded.features, [p[pair_image] for p in encoded.rpn_parts], encoded.input_shape)
         sizes = [image_sizes[i] for i in pair_image.tolist()]
-        return self.refer(encoded, sizes, tokens, lengths, targets)
+        return self.refer(per_pair, sizes, tokens, lengths, targets, feature_index=pair_image)

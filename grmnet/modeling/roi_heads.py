@@ -13,12 +13,92 @@ from torch import nn
 from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss, maskrcnn_inference, maskrcnn_loss
 from torchvision.ops import MultiScaleRoIAlign, batched_nms, clip_boxes_to_image, remove_small_boxes
+from torchvision.ops.poolers import _filter_input, _setup_scales
 
 from grmnet.config import GRMNetConfig
 from grmnet.modeling.references import absolute_position, reference_vectors, select_references
 
 # Reference offsets are ratios to the candidate's size: bounded so that a sliver box cannot blow up activations.
 REFERENCE_CLAMP = 8.0
+
+
+def roi_align_gather(feature: torch.Tensor, rois: torch.Tensor, output_size: int, spatial_scale: float,
+                     sampling_ratio: int) -> torch.Tensor:
+    """torchvision's ``roi_align(aligned=False)`` with a fixed ``sampling_ratio`` > 0, as one weighted gather.
+
+    feature [N, C, H, W] (any memory format), rois [R, 5] (image index, x0, y0, x1, y1) -> [R, C, s, s].
+    Each output bin is the mean of sampling_ratio^2 bilinear samples, i.e. a weighted sum of 4 * sr^2 feature
+    vectors: ``F.embedding_bag`` over the [N * H * W, C] view of the map computes it (and its gradient) with
+    vectorised, multi-threaded kernels, where torchvision's CPU kernel loops over RoIs and bins on one thread.
+    The bilinear weights and border rules are torchvision's; only the order of the additions differs."""
+    n, c, h, w = feature.shape
+    r, p, sr = rois.shape[0], output_size, sampling_ratio
+    dtype = feature.dtype
+    if r == 0:
+        return feature.new_zeros((0, c, p, p))
+    rois = rois.to(dtype)
+    x0, y0 = rois[:, 1] * spatial_scale, rois[:, 2] * spatial_scale
+    roi_w = (rois[:, 3] * spatial_scale - x0).clamp(min=1.0)
+    roi_h = (rois[:, 4] * spatial_scale - y0).clamp(min=1.0)
+    bin_w, bin_h = roi_w / p, roi_h / p
+    cell = torch.arange(p, dtype=dtype, device=feature.device)[None, :, None]
+    sub = (torch.arange(sr, dtype=dtype, device=feature.device)[None, None, :] + 0.5) / sr
+    ys = y0[:, None, None] + (cell + sub) * bin_h[:, None, None]       # [R, p, sr]
+    xs = x0[:, None, None] + (cell + sub) * bin_w[:, None, None]
+
+    def corners(v: torch.Tensor, size: int):
+        inside = ((v >= -1.0) & (v <= size)).to(dtype)                    # farther out: the sample is 0
+        v = v.clamp(min=0)
+        lo = v.floor().long()
+        top = lo >= size - 1
+        lo = lo.clamp(max=size - 1)
+        hi = torch.where(top, lo, lo + 1)
+        v = torch.where(top, lo.to(dtype), v)
+        frac = v - lo.to(dtype)
+        return lo, hi, (1.0 - frac) * inside, frac * inside
+
+    ylo, yhi, wy0, wy1 = corners(ys, h)
+    xlo, xhi, wx0, wx1 = corners(xs, w)
+    base = (rois[:, 0].long() * (h * w))[:, None, None, None, None]
+
+    def at(yi, xi):   # [R, p(y), p(x), sr(y), sr(x)]
+        return base + yi[:, :, None, :, None] * w + xi[:, None, :, None, :]
+
+    def wt(a, b):
+        return a[:, :, None, :, None] * b[:, None, :, None, :]
+
+    index = torch.stack([at(ylo, xlo), at(ylo, xhi), at(yhi, xlo), at(yhi, xhi)], -1).reshape(r * p * p, -1)
+    weight = (torch.stack([wt(wy0, wx0), wt(wy0, wx1), wt(wy1, wx0), wt(wy1, wx1)], -1) / (sr * sr)
+              ).reshape(r * p * p, -1)
+    table = feature.permute(0, 2, 3, 1).reshape(n * h * w, c)   # a view for channels_last maps
+    out = F.embedding_bag(index, table, per_sample_weights=weight, mode="sum")
+    return out.view(r, p, p, c).permute(0, 3, 1, 2)
+
+
+class GatherRoIAlign(MultiScaleRoIAlign):
+    """torchvision's MultiScaleRoIAlign (same levels, scales, sampling) computed by :func:`roi_align_gather`;
+    ``batch_index`` (one per entry of ``boxes``) says which image of ``x`` each box list belongs to, so the
+    expressions of one image pool from its features without a per-expression copy of them."""
+
+    def forward(self, x, boxes, image_shapes, batch_index: torch.Tensor | None = None) -> torch.Tensor:
+        levels_x = _filter_input(x, self.featmap_names)
+        if self.scales is None or self.map_levels is None:
+            self.scales, self.map_levels = _setup_scales(levels_x, image_shapes, self.canonical_scale,
+                                                         self.canonical_level)
+        concat = torch.cat(boxes, dim=0)
+        owner = torch.arange(len(boxes), device=concat.device) if batch_index is None else batch_index
+        ids = owner.repeat_interleave(torch.tensor([len(b) for b in boxes], device=concat.device))
+        rois = torch.cat([ids.to(concat.dtype)[:, None], concat], dim=1)
+        size = self.output_size[0]
+        if len(levels_x) == 1:
+            return roi_align_gather(levels_x[0], rois, size, self.scales[0], self.sampling_ratio)
+        levels = self.map_levels(boxes)
+        c = levels_x[0].shape[1]
+        result = levels_x[0].new_zeros((len(rois), c) + tuple(self.output_size))
+        for level, (feature, scale) in enumerate(zip(levels_x, self.scales)):
+            idx = torch.where(levels == level)[0]
+            result[idx] = roi_align_gather(feature, rois[idx], size, scale, self.sampling_ratio).to(result.dtype)
+        return result
 
 
 class RoIContext(nn.Module):
@@ -77,8 +157,8 @@ class FusedRoIHeads(RoIHeads):
 
     def __init__(self, cfg: GRMNetConfig):
         c = cfg.fpn_channels
-        box_pool = MultiScaleRoIAlign(["0", "1", "2", "pool"], output_size=7, sampling_ratio=2)
-        mask_pool = MultiScaleRoIAlign(["0", "1", "2", "pool"], output_size=14, sampling_ratio=2)
+        box_pool = GatherRoIAlign(["0", "1", "2", "pool"], output_size=7, sampling_ratio=2)
+        mask_pool = GatherRoIAlign(["0", "1", "2", "pool"], output_size=14, sampling_ratio=2)
         box_head = TwoMLPHead(c * 7 * 7, cfg.box_head_dim)
         box_predictor = _BoxPredictor(cfg.box_head_dim, cfg.num_classes)
         super().__init__(box_pool, box_head, box_predictor, fg_iou_thresh=0.5, bg_iou_thresh=0.5,
@@ -112,8 +192,10 @@ class FusedRoIHeads(RoIHeads):
         counts = torch.tensor([len(b) for b in boxes], device=sentence.device)
         return sentence.repeat_interleave(counts, dim=0)
 
-    def forward(self, features, proposals, image_sizes, sentence, rpn_scores, padded_size, targets=None):
-        """features: dict of [P, C, H, W]; proposals / rpn_scores: P x [n, 4] / [n]; sentence [P, L].
+    def forward(self, features, proposals, image_sizes, sentence, rpn_scores, padded_size, targets=None,
+                feature_index: torch.Tensor | None = None):
+        """features: dict of [P, C, H, W] (or of [B, C, H, W] with ``feature_index`` [P]: the image of each pair);
+        proposals / rpn_scores: P x [n, 4] / [n]; sentence [P, L].
 
         Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, 28, 28]).
         """
@@ -122,7 +204,7 @@ class FusedRoIHeads(RoIHeads):
             proposals, matched_idxs, labels, regression_targets = self.select_training_samples(proposals, targets)
         refs, absolute = self.context_inputs(proposals, rpn_boxes, rpn_scores, padded_size)
         sent = self._repeat_sentence(sentence, proposals)
-        box_features = self.box_roi_pool(features, proposals, image_sizes)
+        box_features = self.box_roi_pool(features, proposals, image_sizes, feature_index)
         box_features = self.box_fusion(box_features, self.box_context(sent, refs, absolute))
         class_logits, box_regression = self.box_predictor(self.box_head(box_features))
 
@@ -135,7 +217,7 @@ class FusedRoIHeads(RoIHeads):
                 pos_proposals.append(props[pos])
                 pos_matched.append(midx[pos])
             mask_logits = self._mask_logits(features, pos_proposals, image_sizes, sentence, rpn_boxes,
-                                            rpn_scores, padded_size)
+                                            rpn_scores, padded_size, feature_index)
             if sum(len(p) for p in pos_proposals) == 0:
                 losses["loss_mask"] = mask_logits.sum() * 0
             else:
@@ -145,14 +227,16 @@ class FusedRoIHeads(RoIHeads):
             return losses
 
         boxes, scores, labels = self.postprocess(class_logits, box_regression, proposals, image_sizes)
-        mask_logits = self._mask_logits(features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size)
+        mask_logits = self._mask_logits(features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size,
+                                        feature_index)
         masks = maskrcnn_inference(mask_logits, labels) if len(mask_logits) else [
             torch.zeros((0, 1, 28, 28)) for _ in boxes]
         return [{"boxes": b, "scores": s, "labels": l, "masks": m} for b, s, l, m in zip(boxes, scores, labels, masks)]
 
-    def _mask_logits(self, features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size):
+    def _mask_logits(self, features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size,
+                     feature_index=None):
         refs, absolute = self.context_inputs(boxes, rpn_boxes, rpn_scores, padded_size)
-        mask_features = self.mask_roi_pool(features, boxes, image_sizes)
+        mask_features = self.mask_roi_pool(features, boxes, image_sizes, feature_index)
         mask_features = self.mask_fusion(mask_features,
                                          self.mask_context(self._repeat_sentence(sentence, boxes), refs, absolute))
         if self.dense_bf16:   # see GRMNet.use_bf16
