@@ -1,7 +1,10 @@
 """Seconds per training step on this machine, data excluded: the same 8 composed scenes x 6 expressions
 through forward + backward + AdamW, per backbone / precision.
 
-usage: python tools/bench_train_step.py [--steps 4] [--images 8] [--pairs 6] [--json OUT]
+usage: python tools/bench_train_step.py [--steps 4] [--images 8] [--pairs 6] [--threads N] [--json OUT]
+
+--threads 1 measures the work itself: on a busy 2-core machine, two OpenMP threads spend most of a step
+waiting for each other (measured 4-5x slower than one thread while another training run was going).
 """
 from __future__ import annotations
 
@@ -35,8 +38,11 @@ def main() -> None:
     ap.add_argument("--input-size", type=int, default=384)
     ap.add_argument("--only", default=None, help="substring of the variant names to run")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     ap.add_argument("--config", default=None, help="a training config JSON: measure it (fp32 and bf16) instead")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     vocab = Vocabulary(grammar_vocabulary_words())
     rows = []
     variants = VARIANTS
