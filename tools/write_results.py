@@ -163,8 +163,9 @@ def phrasing_section() -> list[str]:
     if not md.is_file():
         return []
     return ["## Free phrasing (held out, written by hand; never used for training or for choosing settings)", "",
-            "`VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (measured on the previous default, stages "
-            "1-5, and the synthetic test scenes of the previous data engine; not re-run for stages 6-7) "
+            "`SYNTH=data/synth_v1 VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (shipped weights, "
+            "stages 1-8; the synthetic file was written on the test scenes of the previous data engine, kept in "
+            "data/synth_v1; the stages 1-5 table is in results/heldout_phrasing_stages1-5.md) "
             "(`resources/heldout_phrasing/`: 79 pairs on the 3 real samples, 189 on synthetic test scenes; template "
             "rows are the template expressions of the same images). Class-agnostic ink-mask AP as above.",
             "", md.read_text().strip(), ""]
