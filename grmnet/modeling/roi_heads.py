@@ -81,6 +81,9 @@ class GatherRoIAlign(MultiScaleRoIAlign):
     expressions of one image pool from its features without a per-expression copy of them."""
 
     def forward(self, x, boxes, image_shapes, batch_index: torch.Tensor | None = None) -> torch.Tensor:
+        if batch_index is None and not torch.is_grad_enabled():
+            # inference (one image, a few hundred RoIs, no backward): torchvision's kernel is the faster one there
+            return super().forward(x, boxes, image_shapes)
         levels_x = _filter_input(x, self.featmap_names)
         if self.scales is None or self.map_levels is None:
             self.scales, self.map_levels = _setup_scales(levels_x, image_shapes, self.canonical_scale,
