@@ -31,6 +31,20 @@ def prefer_passive_waits() -> None:
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
+def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), so that `--amp bf16` speeds training up;
+    elsewhere autocast emulates bf16 and is slower than fp32. False where the flags cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
 def resolve_device(device: "str | torch.device | None") -> "torch.device":
     """'auto' / None -> cuda when available else cpu; 'cuda' without a GPU and unknown names -> GRMNetError."""
     import torch
