@@ -89,6 +89,85 @@ def coco_ap(gt_anns: list[dict], dt_anns: list[dict], img_ids: list[int], sizes:
     return {k: round(100 * max(0.0, float(v)), 2) for k, v in zip(("AP", "AP50", "AP75"), ev.stats[:3])}
 
 
+class _Scores:
+    """What one engine setting returned over the pairs: its detections (for AP), exact selections (its own rule
+    and the swept ones) and, if kept, its predictions."""
+
+    def __init__(self, sweep: Sequence[SelectionRule], keep_predictions: bool):
+        self.sweep, self.keep_predictions = sweep, keep_predictions
+        self.dt_anns: list[dict] = []
+        self.exact: list[bool] = []
+        self.exact_by_type: dict[str, list[bool]] = {t: [] for t in EXPRESSION_TYPES}
+        self.swept: list[list[tuple[bool, bool]]] = [[] for _ in sweep]
+        self.predictions: dict[str, dict] = {}
+
+    def add(self, img_id: int, pair: tuple, gts: list[np.ndarray], etype: str, result: ReferringResult,
+            data_split: str, size: tuple[int, int]) -> None:
+        key, expression, targets = pair
+        candidates = result.candidates
+        for inst in candidates:
+            self.dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": encode_rle(inst.ink),
+                                 "score": inst.score})
+        flags = result.returned_flags()
+        is_exact = _ExactSelection([c.ink for c in candidates], gts)
+        ok = is_exact(tuple(i for i, f in enumerate(flags) if f))
+        self.exact.append(ok)
+        scores = [c.score for c in candidates]
+        for outcomes, other in zip(self.swept, self.sweep):
+            outcomes.append((is_exact(other.choose(scores, expression)), not targets))
+        self.exact_by_type[etype].append(ok)
+        if self.keep_predictions:
+            h, w = size
+            entry = self.predictions.setdefault(key, {"image": f"{data_split}/{key}", "key": key, "width": int(w),
+                                                      "height": int(h), "results": []})
+            entry["results"].append({"pair_id": img_id, "targets": [int(t) for t in targets],
+                                     **result_to_json(result, candidates=True)})
+
+    def metrics(self, truth: "_Truth", threshold: float, seconds: float) -> dict:
+        img_ids = list(truth.sizes)
+        metrics = {"pairs": truth.pairs, "images": truth.images, "threshold": threshold,
+                   **coco_ap(truth.gt_anns, self.dt_anns, img_ids, truth.sizes),
+                   "exact_selection": round(100 * float(np.mean(self.exact)), 2) if self.exact else float("nan"),
+                   "no_target_accuracy": (round(100 * float(np.mean(self.exact_by_type["no-target"])), 2)
+                                          if self.exact_by_type["no-target"] else None),
+                   "per_type": {}, "seconds": round(seconds, 1),
+                   "pairs_per_s": round(truth.pairs / max(seconds, 1e-9), 2)}
+        if self.sweep:
+            metrics["sweep"] = [{**asdict(r), **_accuracies(o)} for r, o in zip(self.sweep, self.swept)]
+        for t in EXPRESSION_TYPES:
+            ids = [i for i in img_ids if truth.types[i] == t]
+            if not ids:
+                continue
+            entry = {"pairs": len(ids), "exact_selection": round(100 * float(np.mean(self.exact_by_type[t])), 2)}
+            if t != "no-target":
+                entry.update(coco_ap(truth.gt_anns, self.dt_anns, ids, truth.sizes))
+            metrics["per_type"][t] = entry
+        return metrics
+
+
+class _Truth:
+    """The referred instances of every pair, as COCO ground truth (one COCO image per pair)."""
+
+    def __init__(self, pairs: list[tuple]):
+        self.pairs, self.images = len(pairs), len({k for k, _, _ in pairs})
+        self.gt_anns: list[dict] = []
+        self.sizes: dict[int, tuple[int, int]] = {}
+        self.types: dict[int, str] = {}
+
+    def add(self, img_id: int, expression: str, gts: list[np.ndarray], size: tuple[int, int]) -> str:
+        self.sizes[img_id] = size
+        self.types[img_id] = expression_type(expression, len(gts))
+        for m in gts:
+            self.gt_anns.append({"id": len(self.gt_anns) + 1, "image_id": img_id, "category_id": 1,
+                                 "segmentation": encode_rle(m), "area": float(m.sum()), "bbox": mask_bbox(m),
+                                 "iscrowd": 0})
+        return self.types[img_id]
+
+
+def _pairs_of(data: SketchySceneDataset, limit: int | None) -> list[tuple]:
+    return data.pairs[:limit] if limit else data.pairs
+
+
 def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: float | None = None,
              limit: int | None = None, keep_predictions: bool = False, progress: bool = True,
              sweep: Sequence[SelectionRule] = ()) -> tuple[dict, list[dict]]:
@@ -96,66 +175,47 @@ def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: floa
     engine returns (its own rule; `threshold` overrides its score threshold). `sweep`: more selection rules
     scored on the same candidates (metrics["sweep"]: exact-selection and no-target accuracy of each).
     Predictions (keep_predictions): per image, per pair, every candidate with a `returned` flag."""
-    gt_anns, dt_anns, sizes, types = [], [], {}, {}
-    exact, exact_by_type = [], {t: [] for t in EXPRESSION_TYPES}
-    swept = [[] for _ in sweep]
-    predictions: dict[str, dict] = {}
-    pairs = data.pairs[:limit] if limit else data.pairs
-    ann_id, t0 = 1, time.perf_counter()
-    for img_id, (key, expression, targets) in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
+    pairs = _pairs_of(data, limit)
+    truth, scores = _Truth(pairs), _Scores(sweep, keep_predictions)
+    t0 = time.perf_counter()
+    for img_id, pair in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
+        key, expression, targets = pair
         sample = data.image(key)
         sketch = engine.encode(to_grey(sample.drawing))
         try:
             result = engine.refer(sketch, expression, threshold, with_candidates=True)
         except ExpressionError:   # no word the model knows: it returns nothing (a miss, or right on no-target)
             result = ReferringResult(expression, [], [])
-        h, w = sample.instance_gt.shape
-        sizes[img_id] = (h, w)
-        types[img_id] = expression_type(expression, len(targets))
         gts = [sample.ink_masks[t] for t in targets]
-        for m in gts:
-            rle = encode_rle(m)
-            gt_anns.append({"id": ann_id, "image_id": img_id, "category_id": 1, "segmentation": rle,
-                            "area": float(m.sum()), "bbox": mask_bbox(m), "iscrowd": 0})
-            ann_id += 1
-        candidates = result.candidates
-        for inst in candidates:
-            dt_anns.append({"image_id": img_id, "category_id": 1, "segmentation": encode_rle(inst.ink),
-                            "score": inst.score})
-        flags = result.returned_flags()
-        is_exact = _ExactSelection([c.ink for c in candidates], gts)
-        ok = is_exact(tuple(i for i, f in enumerate(flags) if f))
-        exact.append(ok)
-        scores = [c.score for c in candidates]
-        for outcomes, other in zip(swept, sweep):
-            outcomes.append((is_exact(other.choose(scores, expression)), not targets))
-        exact_by_type[types[img_id]].append(ok)
-        if keep_predictions:
-            entry = predictions.setdefault(key, {"image": f"{data.split}/{key}", "key": key, "width": int(w),
-                                                 "height": int(h), "results": []})
-            entry["results"].append({"pair_id": img_id, "targets": [int(t) for t in targets],
-                                     **result_to_json(result, candidates=True)})
+        etype = truth.add(img_id, expression, gts, sample.instance_gt.shape)
+        scores.add(img_id, pair, gts, etype, result, data.split, sample.instance_gt.shape)
+    metrics = scores.metrics(truth, engine.threshold if threshold is None else threshold, time.perf_counter() - t0)
+    return metrics, list(scores.predictions.values())
+
+
+def evaluate_settings(predictor, data: SketchySceneDataset, settings: list[tuple[float, int]],
+                      limit: int | None = None, progress: bool = True, sweep: Sequence[SelectionRule] = ()
+                      ) -> list[dict]:
+    """`evaluate` of a GRM-Net predictor under several (mask threshold, ink margin) settings from one model pass
+    per pair (`Predictor.refer_settings`) -> one metrics dict per setting, in order; each equals what
+    `evaluate` gives with the predictor set to that setting."""
+    pairs = _pairs_of(data, limit)
+    truth, scores = _Truth(pairs), [_Scores(sweep, False) for _ in settings]
+    t0 = time.perf_counter()
+    for img_id, pair in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
+        key, expression, targets = pair
+        sample = data.image(key)
+        sketch = predictor.encode(to_grey(sample.drawing))
+        try:
+            results = predictor.refer_settings(sketch, expression, settings)
+        except ExpressionError:
+            results = [ReferringResult(expression, [], []) for _ in settings]
+        gts = [sample.ink_masks[t] for t in targets]
+        etype = truth.add(img_id, expression, gts, sample.instance_gt.shape)
+        for s, result in zip(scores, results):
+            s.add(img_id, pair, gts, etype, result, data.split, sample.instance_gt.shape)
     seconds = time.perf_counter() - t0
-    img_ids = list(sizes)
-    metrics = {"pairs": len(pairs), "images": len({k for k, _, _ in pairs}),
-               "threshold": engine.threshold if threshold is None else threshold,
-               **coco_ap(gt_anns, dt_anns, img_ids, sizes),
-               "exact_selection": round(100 * float(np.mean(exact)), 2) if exact else float("nan"),
-               "no_target_accuracy": (round(100 * float(np.mean(exact_by_type["no-target"])), 2)
-                                      if exact_by_type["no-target"] else None),
-               "per_type": {}, "seconds": round(seconds, 1),
-               "pairs_per_s": round(len(pairs) / max(seconds, 1e-9), 2)}
-    if sweep:
-        metrics["sweep"] = [{**asdict(r), **_accuracies(o)} for r, o in zip(sweep, swept)]
-    for t in EXPRESSION_TYPES:
-        ids = [i for i in img_ids if types[i] == t]
-        if not ids:
-            continue
-        entry = {"pairs": len(ids), "exact_selection": round(100 * float(np.mean(exact_by_type[t])), 2)}
-        if t != "no-target":
-            entry.update(coco_ap(gt_anns, dt_anns, ids, sizes))
-        metrics["per_type"][t] = entry
-    return metrics, list(predictions.values())
+    return [s.metrics(truth, predictor.threshold, seconds) for s in scores]
 
 
 class _ExactSelection:

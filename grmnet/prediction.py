@@ -69,15 +69,29 @@ class Predictor(SketchEngine):
         features = self.model.encode_images(inputs.tensor[None].to(self.device))
         return EncodedSketch(grey, ink_mask(grey), inputs, features)
 
-    def ink_margin(self, h: int, w: int) -> int:
+    def ink_margin(self, h: int, w: int, setting: int | None = None) -> int:
         """Outline strokes lie ON the silhouette's border, where a 28x28 mask is least sure: the region is
-        grown by this many pixels (setting at 750 px, scaled with the image) before taking its ink."""
-        return int(round(self.inference.ink_margin * max(h, w) / 750))
+        grown by this many pixels (setting at 750 px, scaled with the image; default the tuned one) before
+        taking its ink."""
+        return int(round((self.inference.ink_margin if setting is None else setting) * max(h, w) / 750))
 
     @torch.inference_mode()
     def refer(self, sketch: EncodedSketch, expression: str, threshold: float | None = None, *,
               with_candidates: bool = False) -> ReferringResult:
         """One expression on an encoded sketch. with_candidates: also every scored candidate (for AP)."""
+        setting = (self.inference.mask_threshold, self.inference.ink_margin)
+        return self._refer(sketch, expression, threshold, with_candidates, [setting])[0]
+
+    @torch.inference_mode()
+    def refer_settings(self, sketch: EncodedSketch, expression: str, settings: list[tuple[float, int]]
+                       ) -> list[ReferringResult]:
+        """One expression under several (mask threshold, ink margin) settings from ONE model pass, each result
+        with every scored candidate: what `grmnet tune` compares (the settings only change how a mask becomes
+        ink, so re-running the network per setting would repeat identical work)."""
+        return self._refer(sketch, expression, None, True, settings)
+
+    def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
+               settings: list[tuple[float, int]]) -> list[ReferringResult]:
         unknown = self.check_expression(expression)
         rule = self.rule(threshold)
         start = time.perf_counter()
@@ -85,39 +99,49 @@ class Predictor(SketchEngine):
         out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]
         t_refer = time.perf_counter()
         lowest = 0.0 if with_candidates else rule.lowest_score
-        candidates = self._instances(sketch, out, lowest)
-        chosen = rule.choose([c.score for c in candidates], expression)
-        returned = label_instances([candidates[i] for i in chosen], singular)
-        if self.own_ink and returned:
-            owned = {inst.label: inst for inst in partitioner_of(self).assign(sketch, returned)}
-            chosen = [i for i, inst in zip(chosen, returned) if inst.label in owned]
-            returned = [owned[inst.label] for inst in returned if inst.label in owned]
-        if with_candidates:
-            for i, inst in zip(chosen, returned):
-                candidates[i] = inst
-        end = time.perf_counter()
+        results = []
+        for candidates in self._instance_variants(sketch, out, lowest, settings):
+            chosen = rule.choose([c.score for c in candidates], expression)
+            returned = label_instances([candidates[i] for i in chosen], singular)
+            if self.own_ink and returned:
+                owned = {inst.label: inst for inst in partitioner_of(self).assign(sketch, returned)}
+                chosen = [i for i, inst in zip(chosen, returned) if inst.label in owned]
+                returned = [owned[inst.label] for inst in returned if inst.label in owned]
+            if with_candidates:
+                for i, inst in zip(chosen, returned):
+                    candidates[i] = inst
+            end = time.perf_counter()
+            results.append(ReferringResult(expression, returned, candidates if with_candidates else [],
+                                           self.understand(expression), tuple(unknown),
+                                           round((end - start) * 1e3, 2)))
         self.last_stages_ms.update({"language+rpn+roi_heads": (t_refer - start) * 1e3,
-                                    "masks": (end - t_refer) * 1e3})
-        return ReferringResult(expression, returned, candidates if with_candidates else [],
-                               self.understand(expression), tuple(unknown), round((end - start) * 1e3, 2))
+                                    "masks": (time.perf_counter() - t_refer) * 1e3})
+        return results
 
-    def _instances(self, sketch: EncodedSketch, out: dict, lowest: float) -> list[ReferredInstance]:
-        """Detections scored >= lowest -> unlabelled instances with full-resolution masks, best first.
-        A region over blank paper selects nothing an artist could edit, so ink-less ones are dropped."""
+    def _instance_variants(self, sketch: EncodedSketch, out: dict, lowest: float,
+                           settings: list[tuple[float, int]]) -> list[list[ReferredInstance]]:
+        """Detections scored >= lowest -> per (mask threshold, ink margin) setting, unlabelled instances with
+        full-resolution masks, best first. A region over blank paper selects nothing an artist could edit, so
+        ink-less ones are dropped."""
         keep = out["scores"] >= lowest
         boxes = out["boxes"][keep] / sketch.inputs.scale
         scores, labels, masks = out["scores"][keep], out["labels"][keep], out["masks"][keep]
         if not len(boxes):
-            return []
+            return [[] for _ in settings]
         h, w = sketch.grey.shape
-        regions = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0] > self.inference.mask_threshold
-        regions = regions.cpu().numpy()
-        instances = []
-        for region, box, score, label in zip(regions, boxes.tolist(), scores.tolist(), labels.tolist()):
-            ink = ink_of_region(region, sketch.ink, self.ink_margin(h, w))
-            if ink.any():
-                instances.append(ReferredInstance(category_of_label(label), float(score), tuple(box), ink, region))
-        return sorted(instances, key=lambda i: -i.score)
+        probs = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0]
+        variants = []
+        for mask_threshold, margin in settings:
+            regions = (probs > mask_threshold).cpu().numpy()
+            grow = self.ink_margin(h, w, margin)
+            instances = []
+            for region, box, score, label in zip(regions, boxes.tolist(), scores.tolist(), labels.tolist()):
+                ink = ink_of_region(region, sketch.ink, grow)
+                if ink.any():
+                    instances.append(ReferredInstance(category_of_label(label), float(score), tuple(box), ink,
+                                                      region))
+            variants.append(sorted(instances, key=lambda i: -i.score))
+        return variants
 
 
 def ink_of_region(region: np.ndarray, ink: np.ndarray, margin: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grmnet.config import InferenceConfig
 from grmnet.data.sketchyscene import SketchySceneDataset
-from grmnet.evaluation import evaluate
+from grmnet.evaluation import evaluate, evaluate_settings
 from grmnet.prediction import Predictor
 from grmnet.selection import SelectionRule
 from grmnet.weights import dump_json, save_inference
@@ -38,14 +38,19 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
     sweep = {"split": data.split, "pairs": limit, "regions": []}
     grids = {}
     try:
-        for mt in MASK_THRESHOLDS:
-            for m in MARGINS:
+        settings = [(mt, m) for mt in MASK_THRESHOLDS for m in MARGINS]
+        if hasattr(predictor, "refer_settings"):     # one model pass per pair for every setting
+            every = evaluate_settings(predictor, data, settings, limit=limit, progress=False, sweep=RULES)
+        else:
+            every = []
+            for mt, m in settings:
                 predictor.inference = dataclasses.replace(original, mask_threshold=mt, ink_margin=m)
-                metrics, _ = evaluate(predictor, data, 0.5, limit=limit, progress=False, sweep=RULES)
-                sweep["regions"].append({"mask_threshold": mt, "ink_margin": m,
-                                         **{k: metrics[k] for k in ("AP", "AP50", "AP75")}})
-                grids[mt, m] = metrics["sweep"]
-                progress(sweep["regions"][-1])
+                every.append(evaluate(predictor, data, 0.5, limit=limit, progress=False, sweep=RULES)[0])
+        for (mt, m), metrics in zip(settings, every):
+            sweep["regions"].append({"mask_threshold": mt, "ink_margin": m,
+                                     **{k: metrics[k] for k in ("AP", "AP50", "AP75")}})
+            grids[mt, m] = metrics["sweep"]
+            progress(sweep["regions"][-1])
     finally:
         predictor.inference = original
     region = max(sweep["regions"], key=lambda r: r["AP"])

@@ -214,3 +214,28 @@ def test_config_fields_of_the_wrong_type_name_the_field(tmp_path, field, value, 
     (tmp_path / "c.json").write_text(json.dumps(cfg))
     with pytest.raises(WeightsError, match=f"{field}.*{message}|{message}.*{field}"):
         GRMNetConfig.load(tmp_path / "c.json")
+
+
+def test_one_pass_over_several_settings_equals_one_evaluation_per_setting(tiny_weights, tmp_path):
+    """`grmnet tune` scores every (mask threshold, ink margin) from one model pass per pair; each setting's
+    metrics must be exactly those of a plain evaluation with the predictor set to it."""
+    import dataclasses
+
+    from grmnet.cli import main
+    from grmnet.data.sketchyscene import SketchySceneDataset
+    from grmnet.evaluation import evaluate, evaluate_settings
+    from grmnet.selection import SelectionRule
+
+    assert main(["synth", "--out", str(tmp_path), "--split", "val", "--n", "1", "--seed", "4"]) == 0
+    data = SketchySceneDataset(tmp_path, "val")
+    predictor = Predictor(tiny_weights)
+    settings = [(0.3, 2), (0.5, 8)]
+    rules = [SelectionRule(0.5, None, False), SelectionRule(0.9, 0.3, True)]
+    together = evaluate_settings(predictor, data, settings, limit=6, progress=False, sweep=rules)
+    for (mask_threshold, margin), metrics in zip(settings, together):
+        predictor.inference = dataclasses.replace(predictor.inference, mask_threshold=mask_threshold,
+                                                  ink_margin=margin)
+        alone, _ = evaluate(predictor, data, limit=6, progress=False, sweep=rules)
+        for key in ("AP", "AP50", "AP75", "exact_selection", "sweep", "per_type", "pairs"):
+            assert metrics[key] == alone[key], key
+    assert together[0]["AP"] != together[1]["AP"] or together[0]["sweep"] != together[1]["sweep"]
