@@ -15,6 +15,14 @@ OUT = ROOT / "docs" / "RESULTS.md"
 TYPES = ("single", "group", "all", "relational", "no-target")
 
 
+def shipped_stages() -> str:
+    """"stages 1-N" of the shipped weights, from their training log (one stage per shipped run)."""
+    log = ROOT / "resources" / "weights" / "train_log.jsonl"
+    rows = [json.loads(l) for l in log.read_text().splitlines() if l.strip()] if log.is_file() else []
+    last = max((r.get("stage", 1) for r in rows), default=1)
+    return f"stages 1-{last}"
+
+
 def _load(name: str) -> dict | None:
     p = RESULTS / name
     return json.loads(p.read_text()) if p.is_file() else None
@@ -122,7 +130,7 @@ def tuning_section(t: dict | None) -> list[str]:
     if not t:
         return []
     lines = ["## Inference settings chosen on the synthetic validation split (`grmnet tune resources/weights --data data/synth`)", "",
-             "Re-chosen for the shipped weights (stages 1-8) on the hand-drawn engine's validation split, after the "
+             f"Re-chosen for the shipped weights ({shipped_stages()}) on the hand-drawn engine's validation split, after the "
              "ship decision (which compared stage 8 with stage 7 at the earlier settings: mask threshold 0.4, score "
              "threshold 0.9). Every evaluation above uses the settings chosen here.", "",
              f"First {t['pairs']} validation pairs. Chosen: mask threshold {t['chosen'].get('mask_threshold', 0.5)}, "
@@ -164,7 +172,7 @@ def phrasing_section() -> list[str]:
         return []
     return ["## Free phrasing (held out, written by hand; never used for training or for choosing settings)", "",
             "`SYNTH=data/synth_v1 VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (shipped weights, "
-            "stages 1-8; the synthetic file was written on the test scenes of the previous data engine, kept in "
+            f"{shipped_stages()}; the synthetic file was written on the test scenes of the previous data engine, kept in "
             "data/synth_v1; the stages 1-5 table is in results/heldout_phrasing_stages1-5.md) "
             "(`resources/heldout_phrasing/`: 79 pairs on the 3 real samples, 189 on synthetic test scenes; template "
             "rows are the template expressions of the same images). Class-agnostic ink-mask AP as above.",
@@ -176,7 +184,7 @@ def layers_section(layers: dict | None) -> list[str]:
     if not layers:
         return []
     lines = ["## Clean layers (ink partition, `grmnet.partition`)", "",
-             "Accuracy measured on the shipped weights (stages 1-8) and the hand-drawn engine's test scenes "
+             f"Accuracy measured on the shipped weights ({shipped_stages()}) and the hand-drawn engine's test scenes "
              "(harder than the earlier engine's); the split latency rows are from the previous default.", ""]
     acc = layers.get("accuracy")
     if acc:
