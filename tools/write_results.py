@@ -133,7 +133,7 @@ def tuning_section(t: dict | None) -> list[str]:
              f"Chosen for the shipped weights ({shipped_stages()}) on the hand-drawn engine's validation split. The "
              "ship decision ran this tune for the previous default (stages 1-8) and the candidate (stages 1-9) on the "
              "same pairs: both chose the same settings, and at them stages 1-9 have 66.52 AP / 70.96 % exact against "
-             "65.49 / 70.32 % (`runs/s9/final_tune.sh`). One model pass per pair serves every (mask threshold, ink "
+             "65.49 / 70.32 % (`tools/ship_decision.sh runs/cpu/stage9 runs/s9`). One model pass per pair serves every (mask threshold, ink "
              "margin), so the tune reads 1250 pairs (the stage-8 tune read 600, too few: its choice did not hold on "
              "the held-out splits). Every evaluation above uses the settings chosen here.", "",
              f"First {t['pairs']} validation pairs. Chosen: mask threshold {t['chosen'].get('mask_threshold', 0.5)}, "
