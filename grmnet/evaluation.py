@@ -164,8 +164,26 @@ class _Truth:
         return self.types[img_id]
 
 
-def _pairs_of(data: SketchySceneDataset, limit: int | None) -> list[tuple]:
-    return data.pairs[:limit] if limit else data.pairs
+def _score_pairs(data: SketchySceneDataset, limit: int | None, progress: bool, encode, refer_all,
+                 scores: list[_Scores]) -> tuple[_Truth, float]:
+    """Every pair of `data` (the first `limit`): refer_all(sketch, expression) gives one result per entry of
+    `scores`, each added to it. -> (the ground truth, seconds)"""
+    pairs = data.pairs[:limit] if limit else data.pairs
+    truth = _Truth(pairs)
+    t0 = time.perf_counter()
+    for img_id, pair in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
+        key, expression, targets = pair
+        sample = data.image(key)
+        sketch = encode(to_grey(sample.drawing))
+        try:
+            results = refer_all(sketch, expression)
+        except ExpressionError:   # no word the model knows: it returns nothing (a miss, or right on no-target)
+            results = [ReferringResult(expression, [], []) for _ in scores]
+        gts = [sample.ink_masks[t] for t in targets]
+        etype = truth.add(img_id, expression, gts, sample.instance_gt.shape)
+        for s, result in zip(scores, results):
+            s.add(img_id, pair, gts, etype, result, data.split, sample.instance_gt.shape)
+    return truth, time.perf_counter() - t0
 
 
 def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: float | None = None,
@@ -175,21 +193,10 @@ def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: floa
     engine returns (its own rule; `threshold` overrides its score threshold). `sweep`: more selection rules
     scored on the same candidates (metrics["sweep"]: exact-selection and no-target accuracy of each).
     Predictions (keep_predictions): per image, per pair, every candidate with a `returned` flag."""
-    pairs = _pairs_of(data, limit)
-    truth, scores = _Truth(pairs), _Scores(sweep, keep_predictions)
-    t0 = time.perf_counter()
-    for img_id, pair in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
-        key, expression, targets = pair
-        sample = data.image(key)
-        sketch = engine.encode(to_grey(sample.drawing))
-        try:
-            result = engine.refer(sketch, expression, threshold, with_candidates=True)
-        except ExpressionError:   # no word the model knows: it returns nothing (a miss, or right on no-target)
-            result = ReferringResult(expression, [], [])
-        gts = [sample.ink_masks[t] for t in targets]
-        etype = truth.add(img_id, expression, gts, sample.instance_gt.shape)
-        scores.add(img_id, pair, gts, etype, result, data.split, sample.instance_gt.shape)
-    metrics = scores.metrics(truth, engine.threshold if threshold is None else threshold, time.perf_counter() - t0)
+    scores = _Scores(sweep, keep_predictions)
+    truth, seconds = _score_pairs(data, limit, progress, engine.encode, lambda sketch, expression: [
+        engine.refer(sketch, expression, threshold, with_candidates=True)], [scores])
+    metrics = scores.metrics(truth, engine.threshold if threshold is None else threshold, seconds)
     return metrics, list(scores.predictions.values())
 
 
@@ -199,22 +206,9 @@ def evaluate_settings(predictor, data: SketchySceneDataset, settings: list[tuple
     """`evaluate` of a GRM-Net predictor under several (mask threshold, ink margin) settings from one model pass
     per pair (`Predictor.refer_settings`) -> one metrics dict per setting, in order; each equals what
     `evaluate` gives with the predictor set to that setting."""
-    pairs = _pairs_of(data, limit)
-    truth, scores = _Truth(pairs), [_Scores(sweep, False) for _ in settings]
-    t0 = time.perf_counter()
-    for img_id, pair in enumerate(tqdm(pairs, desc="evaluate", disable=not progress), 1):
-        key, expression, targets = pair
-        sample = data.image(key)
-        sketch = predictor.encode(to_grey(sample.drawing))
-        try:
-            results = predictor.refer_settings(sketch, expression, settings)
-        except ExpressionError:
-            results = [ReferringResult(expression, [], []) for _ in settings]
-        gts = [sample.ink_masks[t] for t in targets]
-        etype = truth.add(img_id, expression, gts, sample.instance_gt.shape)
-        for s, result in zip(scores, results):
-            s.add(img_id, pair, gts, etype, result, data.split, sample.instance_gt.shape)
-    seconds = time.perf_counter() - t0
+    scores = [_Scores(sweep, False) for _ in settings]
+    truth, seconds = _score_pairs(data, limit, progress, predictor.encode, lambda sketch, expression:
+                                  predictor.refer_settings(sketch, expression, settings), scores)
     return [s.metrics(truth, predictor.threshold, seconds) for s in scores]
 
 
