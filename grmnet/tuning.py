@@ -3,7 +3,7 @@ the real samples) and write them to `inference.json` beside the weights.
 
 Mask threshold and ink margin together by mask AP; then score threshold, count floor and count nouns together
 by exact-selection accuracy (ties go to the simpler rule: counts off, then numerals only). One evaluation pass
-per (mask threshold, margin): every selection rule is scored on the same candidates.
+serves every (mask threshold, margin) and every selection rule is scored on the same candidates.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grmnet.config import InferenceConfig
 from grmnet.data.sketchyscene import SketchySceneDataset
-from grmnet.evaluation import evaluate, evaluate_settings
+from grmnet.evaluation import evaluate_settings
 from grmnet.prediction import Predictor
 from grmnet.selection import SelectionRule
 from grmnet.weights import dump_json, save_inference
@@ -33,26 +33,16 @@ def simplicity(rule: dict) -> int:
 
 
 def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=print) -> tuple[InferenceConfig, dict]:
-    """-> (chosen settings, the whole sweep). The predictor's settings are changed while it runs and restored."""
-    original = predictor.inference
-    sweep = {"split": data.split, "pairs": limit, "regions": []}
+    """-> (chosen settings, the whole sweep); every (mask threshold, ink margin) from one model pass per pair."""
+    sweep = {"split": data.split, "pairs": min(limit, len(data.pairs)), "regions": []}
     grids = {}
-    try:
-        settings = [(mt, m) for mt in MASK_THRESHOLDS for m in MARGINS]
-        if hasattr(predictor, "refer_settings"):     # one model pass per pair for every setting
-            every = evaluate_settings(predictor, data, settings, limit=limit, progress=False, sweep=RULES)
-        else:
-            every = []
-            for mt, m in settings:
-                predictor.inference = dataclasses.replace(original, mask_threshold=mt, ink_margin=m)
-                every.append(evaluate(predictor, data, 0.5, limit=limit, progress=False, sweep=RULES)[0])
-        for (mt, m), metrics in zip(settings, every):
-            sweep["regions"].append({"mask_threshold": mt, "ink_margin": m,
-                                     **{k: metrics[k] for k in ("AP", "AP50", "AP75")}})
-            grids[mt, m] = metrics["sweep"]
-            progress(sweep["regions"][-1])
-    finally:
-        predictor.inference = original
+    settings = [(mt, m) for mt in MASK_THRESHOLDS for m in MARGINS]
+    every = evaluate_settings(predictor, data, settings, limit=limit, progress=False, sweep=RULES)
+    for (mt, m), metrics in zip(settings, every):
+        sweep["regions"].append({"mask_threshold": mt, "ink_margin": m,
+                                 **{k: metrics[k] for k in ("AP", "AP50", "AP75")}})
+        grids[mt, m] = metrics["sweep"]
+        progress(sweep["regions"][-1])
     region = max(sweep["regions"], key=lambda r: r["AP"])
     grid = grids[region["mask_threshold"], region["ink_margin"]]
     best = max(grid, key=lambda g: (g["exact_selection"], simplicity(g)))

@@ -239,3 +239,20 @@ def test_one_pass_over_several_settings_equals_one_evaluation_per_setting(tiny_w
         for key in ("AP", "AP50", "AP75", "exact_selection", "sweep", "per_type", "pairs"):
             assert metrics[key] == alone[key], key
     assert together[0]["AP"] != together[1]["AP"] or together[0]["sweep"] != together[1]["sweep"]
+
+
+def test_tune_writes_settings_from_its_grids(tiny_weights, tmp_path):
+    import shutil
+
+    from grmnet.cli import main
+    from grmnet.tuning import MARGINS, MASK_THRESHOLDS, THRESHOLDS
+
+    data, weights = tmp_path / "data", tmp_path / "w"
+    assert main(["synth", "--out", str(data), "--split", "val", "--n", "1", "--seed", "4"]) == 0
+    shutil.copytree(tiny_weights.parent, weights)
+    assert main(["tune", str(weights), "--data", str(data), "--limit", "5", "--report", str(tmp_path / "r.json")]) == 0
+    chosen = json.loads((weights / "inference.json").read_text())
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert chosen["mask_threshold"] in MASK_THRESHOLDS and chosen["ink_margin"] in MARGINS
+    assert chosen["score_threshold"] in THRESHOLDS
+    assert report["pairs"] == 5 and len(report["regions"]) == len(MASK_THRESHOLDS) * len(MARGINS)
