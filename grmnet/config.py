@@ -59,6 +59,8 @@ class InferenceConfig:
     count_nouns: bool = False          # with count_floor: a singular head noun means one target, a plural two or more
     mask_threshold: float = 0.5        # region = pasted mask probability above this
     ink_margin: int = 0                # px (at 750 px) the region grows by before taking its ink
+    named_category: bool = False       # score a candidate by the probability of the category the expression
+                                       # names (its head noun), not of its best category; no noun: best
 
     def validate(self) -> None:
         for name in ("score_threshold", "mask_threshold"):

@@ -200,11 +200,11 @@ def evaluate(engine: ReferringEngine, data: SketchySceneDataset, threshold: floa
     return metrics, list(scores.predictions.values())
 
 
-def evaluate_settings(predictor, data: SketchySceneDataset, settings: list[tuple[float, int]],
+def evaluate_settings(predictor, data: SketchySceneDataset, settings: list[tuple],
                       limit: int | None = None, progress: bool = True, sweep: Sequence[SelectionRule] = ()
                       ) -> list[dict]:
-    """`evaluate` of a GRM-Net predictor under several (mask threshold, ink margin) settings from one model pass
-    per pair (`Predictor.refer_settings`) -> one metrics dict per setting, in order; each equals what
+    """`evaluate` of a GRM-Net predictor under several settings (grmnet.prediction.CandidateSetting) from one
+    model pass per pair (`Predictor.refer_settings`) -> one metrics dict per setting, in order; each equals what
     `evaluate` gives with the predictor set to that setting."""
     scores = [_Scores(sweep, False) for _ in settings]
     truth, seconds = _score_pairs(data, limit, progress, predictor.encode, lambda sketch, expression:

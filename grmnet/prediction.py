@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 import torch
 from torchvision.models.detection.roi_heads import paste_masks_in_image
 
-from grmnet.data.categories import category_of_label, singular
+from grmnet.data.categories import category_of_label, label_of, singular
 from grmnet.engine import SketchEngine
 from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
@@ -19,7 +20,14 @@ from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import SelectionRule, understand
 from grmnet.weights import load_inference, load_model
 
-__all__ = ["Predictor", "EncodedSketch", "ink_of_region"]
+__all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region"]
+
+
+class CandidateSetting(NamedTuple):
+    """How one model pass becomes scored candidates (grmnet.config.InferenceConfig has the tuned values)."""
+    mask_threshold: float          # region = pasted mask probability above this
+    ink_margin: int                # px at 750 px the region grows by before taking its ink
+    named_category: bool = False   # score by the named category's probability instead of the best category's
 
 
 @dataclass
@@ -79,19 +87,21 @@ class Predictor(SketchEngine):
     def refer(self, sketch: EncodedSketch, expression: str, threshold: float | None = None, *,
               with_candidates: bool = False) -> ReferringResult:
         """One expression on an encoded sketch. with_candidates: also every scored candidate (for AP)."""
-        setting = (self.inference.mask_threshold, self.inference.ink_margin)
+        inf = self.inference
+        setting = CandidateSetting(inf.mask_threshold, inf.ink_margin, inf.named_category)
         return self._refer(sketch, expression, threshold, with_candidates, [setting])[0]
 
     @torch.inference_mode()
-    def refer_settings(self, sketch: EncodedSketch, expression: str, settings: list[tuple[float, int]]
+    def refer_settings(self, sketch: EncodedSketch, expression: str, settings: list[tuple]
                        ) -> list[ReferringResult]:
-        """One expression under several (mask threshold, ink margin) settings from ONE model pass, each result
-        with every scored candidate: what `grmnet tune` compares (the settings only change how a mask becomes
-        ink, so re-running the network per setting would repeat identical work)."""
-        return self._refer(sketch, expression, None, True, settings)
+        """One expression under several settings ((mask threshold, ink margin[, named_category]) each, see
+        CandidateSetting) from ONE model pass, each result with every scored candidate: what `grmnet tune`
+        compares (the settings only change how the network's outputs become candidates, so re-running the
+        network per setting would repeat identical work)."""
+        return self._refer(sketch, expression, None, True, [CandidateSetting(*s) for s in settings])
 
     def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
-               settings: list[tuple[float, int]]) -> list[ReferringResult]:
+               settings: list[CandidateSetting]) -> list[ReferringResult]:
         unknown = self.check_expression(expression)
         rule = self.rule(threshold)
         start = time.perf_counter()
@@ -99,8 +109,9 @@ class Predictor(SketchEngine):
         out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]
         t_refer = time.perf_counter()
         lowest = 0.0 if with_candidates else rule.lowest_score
+        understood = self.understand(expression)
         results = []
-        for candidates in self._instance_variants(sketch, out, lowest, settings):
+        for candidates in self._instance_variants(sketch, out, lowest, settings, understood.category):
             chosen = rule.choose([c.score for c in candidates], expression)
             returned = label_instances([candidates[i] for i in chosen], singular)
             if self.own_ink and returned:
@@ -112,34 +123,42 @@ class Predictor(SketchEngine):
                     candidates[i] = inst
             end = time.perf_counter()
             results.append(ReferringResult(expression, returned, candidates if with_candidates else [],
-                                           self.understand(expression), tuple(unknown),
+                                           understood, tuple(unknown),
                                            round((end - start) * 1e3, 2)))
         self.last_stages_ms.update({"language+rpn+roi_heads": (t_refer - start) * 1e3,
                                     "masks": (time.perf_counter() - t_refer) * 1e3})
         return results
 
-    def _instance_variants(self, sketch: EncodedSketch, out: dict, lowest: float,
-                           settings: list[tuple[float, int]]) -> list[list[ReferredInstance]]:
-        """Detections scored >= lowest -> per (mask threshold, ink margin) setting, unlabelled instances with
-        full-resolution masks, best first. A region over blank paper selects nothing an artist could edit, so
-        ink-less ones are dropped."""
-        keep = out["scores"] >= lowest
+    def _instance_variants(self, sketch: EncodedSketch, out: dict, lowest: float, settings: list[CandidateSetting],
+                           category: str | None) -> list[list[ReferredInstance]]:
+        """Detections -> per setting, the unlabelled instances scored >= lowest with full-resolution masks, best
+        first. `category`: the one the expression names (None: it names none), which a named_category setting
+        scores each candidate by. A region over blank paper selects nothing an artist could edit, so ink-less
+        ones are dropped."""
+        keep = out["scores"] >= lowest      # a named category's probability is never above the best one's
         boxes = out["boxes"][keep] / sketch.inputs.scale
-        scores, labels, masks = out["scores"][keep], out["labels"][keep], out["masks"][keep]
+        masks = out["masks"][keep]
         if not len(boxes):
             return [[] for _ in settings]
+        best = (out["scores"][keep].tolist(), out["labels"][keep].tolist())
+        named = best
+        if category is not None and "class_probs" in out:
+            label = label_of(category)
+            named = (out["class_probs"][keep][:, label].tolist(), [label] * len(boxes))
         h, w = sketch.grey.shape
         probs = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0]
+        inks: dict[tuple[float, int], list[tuple[np.ndarray, np.ndarray]]] = {}   # the same for both scorings
         variants = []
-        for mask_threshold, margin in settings:
-            regions = (probs > mask_threshold).cpu().numpy()
-            grow = self.ink_margin(h, w, margin)
-            instances = []
-            for region, box, score, label in zip(regions, boxes.tolist(), scores.tolist(), labels.tolist()):
-                ink = ink_of_region(region, sketch.ink, grow)
-                if ink.any():
-                    instances.append(ReferredInstance(category_of_label(label), float(score), tuple(box), ink,
-                                                      region))
+        for setting in settings:
+            region_key = (setting.mask_threshold, setting.ink_margin)
+            if region_key not in inks:
+                regions = (probs > setting.mask_threshold).cpu().numpy()
+                grow = self.ink_margin(h, w, setting.ink_margin)
+                inks[region_key] = [(ink_of_region(region, sketch.ink, grow), region) for region in regions]
+            scores, labels = named if setting.named_category else best
+            instances = [ReferredInstance(category_of_label(label), float(score), tuple(box), ink, region)
+                         for (ink, region), box, score, label in zip(inks[region_key], boxes.tolist(), scores, labels)
+                         if score >= lowest and ink.any()]
             variants.append(sorted(instances, key=lambda i: -i.score))
         return variants
 

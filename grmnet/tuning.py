@@ -1,9 +1,10 @@
 """`grmnet tune`: choose the inference settings of weights on the synthetic VALIDATION split (never test, never
 the real samples) and write them to `inference.json` beside the weights.
 
-Mask threshold and ink margin together by mask AP; then score threshold, count floor and count nouns together
-by exact-selection accuracy (ties go to the simpler rule: counts off, then numerals only). One evaluation pass
-serves every (mask threshold, margin) and every selection rule is scored on the same candidates.
+Mask threshold, ink margin and the scoring (by the best category, or by the category the expression names)
+together by mask AP; then score threshold, count floor and count nouns together by exact-selection accuracy (ties
+go to the simpler rule: counts off, then numerals only). One model pass per pair serves every (mask threshold,
+margin, scoring) and every selection rule is scored on the same candidates.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from grmnet.config import InferenceConfig
 from grmnet.data.sketchyscene import SketchySceneDataset
 from grmnet.evaluation import evaluate_settings
-from grmnet.prediction import Predictor
+from grmnet.prediction import CandidateSetting, Predictor
 from grmnet.selection import SelectionRule
 from grmnet.weights import dump_json, save_inference
 
@@ -36,15 +37,16 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
     """-> (chosen settings, the whole sweep); every (mask threshold, ink margin) from one model pass per pair."""
     sweep = {"split": data.split, "pairs": min(limit, len(data.pairs)), "regions": []}
     grids = {}
-    settings = [(mt, m) for mt in MASK_THRESHOLDS for m in MARGINS]
+    settings = [CandidateSetting(mt, m, named) for mt in MASK_THRESHOLDS for m in MARGINS for named in (False, True)]
     every = evaluate_settings(predictor, data, settings, limit=limit, progress=False, sweep=RULES)
-    for (mt, m), metrics in zip(settings, every):
-        sweep["regions"].append({"mask_threshold": mt, "ink_margin": m,
-                                 **{k: metrics[k] for k in ("AP", "AP50", "AP75")}})
-        grids[mt, m] = metrics["sweep"]
+    for setting, metrics in zip(settings, every):
+        sweep["regions"].append({**setting._asdict(), **{k: metrics[k] for k in ("AP", "AP50", "AP75")},
+                                 "exact_selection": metrics["exact_selection"]})
+        grids[setting] = metrics["sweep"]
         progress(sweep["regions"][-1])
+    # ties (equal AP) go to the earlier setting: scoring by the best category, as the paper does
     region = max(sweep["regions"], key=lambda r: r["AP"])
-    grid = grids[region["mask_threshold"], region["ink_margin"]]
+    grid = grids[CandidateSetting(region["mask_threshold"], region["ink_margin"], region["named_category"])]
     best = max(grid, key=lambda g: (g["exact_selection"], simplicity(g)))
     sweep["thresholds"] = {g["threshold"]: {k: g[k] for k in ("exact_selection", "no_target_accuracy")}
                            for g in grid if g["count_floor"] is None}
@@ -54,7 +56,7 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
     sweep["grid"] = grid
     chosen = InferenceConfig(score_threshold=best["threshold"], count_floor=best["count_floor"],
                              count_nouns=best["count_nouns"], mask_threshold=region["mask_threshold"],
-                             ink_margin=region["ink_margin"])
+                             ink_margin=region["ink_margin"], named_category=region["named_category"])
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 

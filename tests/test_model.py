@@ -217,8 +217,8 @@ def test_config_fields_of_the_wrong_type_name_the_field(tmp_path, field, value, 
 
 
 def test_one_pass_over_several_settings_equals_one_evaluation_per_setting(tiny_weights, tmp_path):
-    """`grmnet tune` scores every (mask threshold, ink margin) from one model pass per pair; each setting's
-    metrics must be exactly those of a plain evaluation with the predictor set to it."""
+    """`grmnet tune` scores every (mask threshold, ink margin, scoring) from one model pass per pair; each
+    setting's metrics must be exactly those of a plain evaluation with the predictor set to it."""
     import dataclasses
 
     from grmnet.cli import main
@@ -229,12 +229,12 @@ def test_one_pass_over_several_settings_equals_one_evaluation_per_setting(tiny_w
     assert main(["synth", "--out", str(tmp_path), "--split", "val", "--n", "1", "--seed", "4"]) == 0
     data = SketchySceneDataset(tmp_path, "val")
     predictor = Predictor(tiny_weights)
-    settings = [(0.3, 2), (0.5, 8)]
+    settings = [(0.3, 2), (0.5, 8, True)]
     rules = [SelectionRule(0.5, None, False), SelectionRule(0.9, 0.3, True)]
     together = evaluate_settings(predictor, data, settings, limit=6, progress=False, sweep=rules)
-    for (mask_threshold, margin), metrics in zip(settings, together):
+    for (mask_threshold, margin, *named), metrics in zip(settings, together):
         predictor.inference = dataclasses.replace(predictor.inference, mask_threshold=mask_threshold,
-                                                  ink_margin=margin)
+                                                  ink_margin=margin, named_category=bool(named))
         alone, _ = evaluate(predictor, data, limit=6, progress=False, sweep=rules)
         for key in ("AP", "AP50", "AP75", "exact_selection", "sweep", "per_type", "pairs"):
             assert metrics[key] == alone[key], key
@@ -255,4 +255,33 @@ def test_tune_writes_settings_from_its_grids(tiny_weights, tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert chosen["mask_threshold"] in MASK_THRESHOLDS and chosen["ink_margin"] in MARGINS
     assert chosen["score_threshold"] in THRESHOLDS
-    assert report["pairs"] == 5 and len(report["regions"]) == len(MASK_THRESHOLDS) * len(MARGINS)
+    assert report["pairs"] == 5 and len(report["regions"]) == len(MASK_THRESHOLDS) * len(MARGINS) * 2
+    assert chosen["named_category"] in (False, True)
+
+
+def test_named_category_scores_each_candidate_by_the_category_the_expression_names(tiny_weights):
+    """With named_category a candidate's score is the probability that it is a referred object of the category
+    the expression names, not of its best category: a car the class head likes is not 'the cloud'."""
+    from grmnet.data.categories import label_of
+    from grmnet.prediction import CandidateSetting
+
+    predictor = Predictor(tiny_weights)
+    grey = np.full((120, 120), 255, np.uint8)
+    grey[20:22, 10:50] = grey[80:82, 60:110] = 0                       # two strokes, one in each box
+    sketch = predictor.encode(grey)
+    scale = sketch.inputs.scale
+    probs = torch.zeros((2, 26))
+    probs[0, label_of("car")], probs[0, label_of("cloud")] = 0.8, 0.15   # a car
+    probs[1, label_of("cloud")], probs[1, label_of("car")] = 0.6, 0.1    # a cloud
+    out = {"boxes": torch.tensor([[8, 15, 52, 27], [58, 75, 112, 87]], dtype=torch.float32) * scale,
+           "scores": probs[:, 1:].max(1).values, "labels": probs[:, 1:].argmax(1) + 1,
+           "masks": torch.ones((2, 1, 28, 28)), "class_probs": probs}
+    best, named = predictor._instance_variants(sketch, out, 0.1, [CandidateSetting(0.5, 0),
+                                                                 CandidateSetting(0.5, 0, True)], "cloud")
+    assert [(i.category, round(i.score, 2)) for i in best] == [("car", 0.8), ("cloud", 0.6)]
+    assert [(i.category, round(i.score, 2)) for i in named] == [("cloud", 0.6), ("cloud", 0.15)]
+    assert named[0].ink[81, 80] and not named[0].ink[21, 30]
+    (only,) = predictor._instance_variants(sketch, out, 0.5, [CandidateSetting(0.5, 0, True)], "cloud")
+    assert [i.category for i in only] == ["cloud"]                      # the car is below the floor now
+    (unnamed,) = predictor._instance_variants(sketch, out, 0.1, [CandidateSetting(0.5, 0, True)], None)
+    assert [i.category for i in unnamed] == ["car", "cloud"]            # no noun: the best category scores

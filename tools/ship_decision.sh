@@ -18,7 +18,8 @@ wait
 for w in shipped candidate; do python - "$OUT/tune_$w.json" "$w" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1])); ch = t["chosen"]
-region = next(r for r in t["regions"] if (r["mask_threshold"], r["ink_margin"]) == (ch["mask_threshold"], ch["ink_margin"]))
+key = ("mask_threshold", "ink_margin", "named_category")
+region = next(r for r in t["regions"] if all(r.get(k, False) == ch.get(k, False) for k in key))
 rule = next(g for g in t["grid"] if (g["threshold"], g["count_floor"], g["count_nouns"]) ==
             (ch["score_threshold"], ch["count_floor"], ch["count_nouns"]))
 print(f"{sys.argv[2]}: {t['pairs']} val pairs, chosen {ch}: AP {region['AP']}, exact {rule['exact_selection']} %")

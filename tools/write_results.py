@@ -142,10 +142,13 @@ def tuning_section(t: dict | None) -> list[str]:
              f"noun {'on' if t['chosen'].get('count_nouns') else 'off'} (with a stated count, 'the two cats', the "
              "best-scored instances down to the floor fill it and extra ones are dropped; None = counts ignored; "
              "'+ nouns': a singular target noun also states one target, a plural one two or more). Threshold, floor "
-             "and the noun rule are chosen together; ties go to the simpler rule.", "", "| mask threshold | ink margin (px at 750) | AP | AP50 | AP75 |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {r['mask_threshold']} | {r['ink_margin']} | {r['AP']} | {r['AP50']} | {r['AP75']} |"
-              for r in t["regions"]]
+             "and the noun rule are chosen together; ties go to the simpler rule. Scoring: 'best' ranks a candidate by the "
+             "probability of its most likely category (as the paper does), 'named' by that of the category the "
+             "expression names (its head noun; 'best' when it names none).", "",
+             "| mask threshold | ink margin (px at 750) | scoring | AP | AP50 | AP75 | exact selection % (selection rule before the tune) |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['mask_threshold']} | {r['ink_margin']} | {'named' if r.get('named_category') else 'best'} | "
+              f"{r['AP']} | {r['AP50']} | {r['AP75']} | {r.get('exact_selection', '–')} |" for r in t["regions"]]
     lines += ["", "| score threshold | exact selection % | no-target accuracy % |", "|---|---|---|"]
     lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["thresholds"].items()]
     if t.get("count_floors"):

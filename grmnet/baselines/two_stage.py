@@ -29,7 +29,7 @@ from grmnet.config import GRMNetConfig
 from grmnet.data.categories import category_of_label
 from grmnet.results import ReferredInstance
 from grmnet.modeling.backbone import build_backbone
-from grmnet.modeling.roi_heads import FusedRoIHeads, SlimMaskHead
+from grmnet.modeling.roi_heads import SlimMaskHead, best_category_detections
 
 
 def select_instances(instance_masks, binary_mask: np.ndarray, min_overlap: float = 0.5) -> list[int]:
@@ -57,7 +57,8 @@ class _AgnosticRoIHeads(RoIHeads):
     so that one object cannot come back twice under two category names."""
 
     def postprocess_detections(self, class_logits, box_regression, proposals, image_shapes):
-        return FusedRoIHeads.postprocess(self, class_logits, box_regression, proposals, image_shapes)
+        return best_category_detections(class_logits, box_regression, proposals, image_shapes, self.box_coder,
+                                        self.score_thresh, self.nms_thresh, self.detections_per_img)[:3]
 
 
 class InstanceSegmenter(nn.Module):

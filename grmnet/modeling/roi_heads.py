@@ -200,7 +200,8 @@ class FusedRoIHeads(RoIHeads):
         """features: dict of [P, C, H, W] (or of [B, C, H, W] with ``feature_index`` [P]: the image of each pair);
         proposals / rpn_scores: P x [n, 4] / [n]; sentence [P, L].
 
-        Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, 28, 28]).
+        Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, 28, 28],
+        class_probs [n, classes]).
         """
         rpn_boxes = [p.detach() for p in proposals]
         if self.training:
@@ -229,12 +230,13 @@ class FusedRoIHeads(RoIHeads):
                 losses["loss_mask"] = maskrcnn_loss(mask_logits, pos_proposals, gt_masks, gt_labels, pos_matched)
             return losses
 
-        boxes, scores, labels = self.postprocess(class_logits, box_regression, proposals, image_sizes)
+        boxes, scores, labels, probs = self.detections(class_logits, box_regression, proposals, image_sizes)
         mask_logits = self._mask_logits(features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size,
                                         feature_index)
         masks = maskrcnn_inference(mask_logits, labels) if len(mask_logits) else [
             torch.zeros((0, 1, 28, 28)) for _ in boxes]
-        return [{"boxes": b, "scores": s, "labels": l, "masks": m} for b, s, l, m in zip(boxes, scores, labels, masks)]
+        return [{"boxes": b, "scores": s, "labels": l, "masks": m, "class_probs": c}
+                for b, s, l, m, c in zip(boxes, scores, labels, masks, probs)]
 
     def _mask_logits(self, features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size,
                      feature_index=None):
@@ -250,23 +252,12 @@ class FusedRoIHeads(RoIHeads):
     dense_bf16 = False
 
     def postprocess(self, class_logits, box_regression, proposals, image_sizes):
-        """Each RoI keeps its best category; NMS is class-agnostic, because one object must not come back
-        twice under two category names."""
-        boxes_per_image = [len(p) for p in proposals]
-        pred_boxes = self.box_coder.decode(box_regression, proposals)          # [R, classes, 4]
-        probs = F.softmax(class_logits, -1)
-        out_boxes, out_scores, out_labels = [], [], []
-        for b, p, size in zip(pred_boxes.split(boxes_per_image), probs.split(boxes_per_image), image_sizes):
-            scores, labels = p[:, 1:].max(dim=1)
-            labels = labels + 1
-            b = clip_boxes_to_image(b[torch.arange(len(b)), labels], size)
-            keep = torch.where(scores > self.score_thresh)[0]
-            b, scores, labels = b[keep], scores[keep], labels[keep]
-            keep = remove_small_boxes(b, 1.0)
-            b, scores, labels = b[keep], scores[keep], labels[keep]
-            keep = batched_nms(b, scores, torch.zeros_like(labels), self.nms_thresh)[: self.detections_per_img]
-            out_boxes.append(b[keep]); out_scores.append(scores[keep]); out_labels.append(labels[keep])
-        return out_boxes, out_scores, out_labels
+        """Per image: boxes [n, 4], scores [n], labels [n] (see best_category_detections)."""
+        return self.detections(class_logits, box_regression, proposals, image_sizes)[:3]
+
+    def detections(self, class_logits, box_regression, proposals, image_sizes):
+        return best_category_detections(class_logits, box_regression, proposals, image_sizes, self.box_coder,
+                                        self.score_thresh, self.nms_thresh, self.detections_per_img)
 
 
 class _BoxPredictor(nn.Module):
@@ -279,3 +270,28 @@ class _BoxPredictor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.cls_score(x), self.bbox_pred(x)
+
+
+def best_category_detections(class_logits, box_regression, proposals, image_sizes, box_coder, score_thresh: float,
+                             nms_thresh: float, max_detections: int):
+    """Each RoI keeps its best category; NMS is class-agnostic, because one object must not come back twice
+    under two category names. class_logits [R, classes], box_regression [R, classes * 4], proposals per image.
+    -> per image: boxes [n, 4], scores [n], labels [n] and the kept RoIs' whole category distribution
+    class_probs [n, classes] (column 0: not referred), from which a query can score a candidate by the category
+    it names."""
+    boxes_per_image = [len(p) for p in proposals]
+    pred_boxes = box_coder.decode(box_regression, proposals)          # [R, classes, 4]
+    probs = F.softmax(class_logits, -1)
+    out_boxes, out_scores, out_labels, out_probs = [], [], [], []
+    for b, p, size in zip(pred_boxes.split(boxes_per_image), probs.split(boxes_per_image), image_sizes):
+        scores, labels = p[:, 1:].max(dim=1)
+        labels = labels + 1
+        b = clip_boxes_to_image(b[torch.arange(len(b)), labels], size)
+        keep = torch.where(scores > score_thresh)[0]
+        b, scores, labels, p = b[keep], scores[keep], labels[keep], p[keep]
+        keep = remove_small_boxes(b, 1.0)
+        b, scores, labels, p = b[keep], scores[keep], labels[keep], p[keep]
+        keep = batched_nms(b, scores, torch.zeros_like(labels), nms_thresh)[:max_detections]
+        out_boxes.append(b[keep]); out_scores.append(scores[keep]); out_labels.append(labels[keep])
+        out_probs.append(p[keep])
+    return out_boxes, out_scores, out_labels, out_probs
