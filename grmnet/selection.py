@@ -56,8 +56,18 @@ def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
     return table
 
 
+# Words that start the reference phrase ("... near the tree", "... on the left of the car"): a category noun
+# after one of them names the reference, not the target ("the one near the two trees" names no target category).
+RELATION_STARTS: tuple[tuple[str, ...], ...] = tuple(tuple(p.split()) for p in (
+    "near", "next to", "close to", "beside", "by", "behind", "in front of", "in back of", "at the back of",
+    "left of", "right of", "between", "among", "amongst", "amid", "around", "surrounding", "above", "below",
+    "under", "underneath", "beneath", "over", "with", "without"))
+
+
 def head_noun(words: list[str]) -> tuple[int, int, tuple[str, bool, bool] | None]:
-    """(start, end, entry) of the first category noun phrase (longest match), or (len, len, None)."""
+    """(start, end, entry) of the target's category noun phrase: the first one (longest match) before any
+    relation words; (i, i, None) when the expression names none (i: where its reference phrase starts, or its
+    end)."""
     table = noun_table()
     longest = max(len(k) for k in table)
     for i in range(len(words)):
@@ -65,6 +75,8 @@ def head_noun(words: list[str]) -> tuple[int, int, tuple[str, bool, bool] | None
             entry = table.get(tuple(words[i:i + n]))
             if entry is not None:
                 return i, i + n, entry
+        if any(tuple(words[i:i + len(r)]) == r for r in RELATION_STARTS):
+            return i, i, None
     return len(words), len(words), None
 
 

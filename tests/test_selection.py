@@ -32,6 +32,20 @@ def test_the_head_noun_states_a_count():
     assert stated_count("the red thing") == NO_COUNT                        # no category noun
 
 
+def test_a_noun_in_the_reference_phrase_is_not_the_target():
+    """Free phrasing may name only the reference: its category and its count are not the target's."""
+    from grmnet.selection import understand
+
+    assert understand("the one near the two trees").category is None
+    assert stated_count("the one near the two trees") == NO_COUNT
+    assert stated_count("everything on the left of the car") == NO_COUNT
+    assert understand("the animal next to the house").category is None        # a hypernym is no category
+    assert understand("grab the kitty next to the tree").category == "cat"      # the target comes first
+    assert understand("the cat with the two trees").count == "one"
+    assert understand("each of the trees").category == "tree"                  # 'of' alone is no relation
+    assert stated_count("all of the three sheep") == TargetCount(3, 3)
+
+
 def test_choose_without_count_is_the_threshold():
     scores = [0.2, 0.9, 0.75, 0.4]
     assert choose_instances(scores, 0.7) == [1, 2]
