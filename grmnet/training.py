@@ -28,7 +28,7 @@ from grmnet.errors import GRMNetError
 from grmnet.imaging import model_input, to_grey
 from grmnet.modeling.grmnet import GRMNet
 from grmnet.modeling.language import GRAMMAR_WORDS, Vocabulary
-from grmnet.runtime import resolve_device
+from grmnet.runtime import keep_freed_memory, resolve_device
 from grmnet.files import atomic_write
 from grmnet.modeling.backbone import load_pretrained_body
 from grmnet.weights import _unwrap, copy_matching, copy_parts, freeze_parts, load_model, save_model
@@ -204,8 +204,10 @@ class FromStep(Sampler):
 
 
 def _single_threaded(_worker_id: int) -> None:
-    """Loader workers run side by side: one OpenCV thread each (torch already sets one)."""
+    """Loader workers run side by side: one OpenCV thread each (torch already sets one); freed memory is kept
+    (grmnet.runtime.keep_freed_memory: each scene allocates the same large planes again)."""
     cv2.setNumThreads(1)
+    keep_freed_memory()
 
 
 def build_vocabulary(scenes) -> Vocabulary:
@@ -266,6 +268,8 @@ def _setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
 
 def run_train(args) -> int:
     rank, world, device = _setup_distributed(args.device)
+    if device.type == "cpu":
+        keep_freed_memory()
     out = Path(args.out)
     resume = args.resume and (out / "trainer_state.json").is_file()
     online = getattr(args, "online_seed", None)
