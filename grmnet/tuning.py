@@ -2,7 +2,7 @@
 the real samples) and write them to `inference.json` beside the weights.
 
 Mask threshold, ink margin and the scoring (by the best category, or by the category the expression names)
-together by mask AP; then score threshold, count floor and count nouns together by exact-selection accuracy (ties
+together by mask AP (ties: exact selection, then no-target accuracy); then score threshold, count floor and count nouns together by exact-selection accuracy (ties
 go to the simpler rule: counts off, then numerals only). One model pass per pair serves every (mask threshold,
 margin, scoring) and every selection rule is scored on the same candidates.
 """
@@ -28,6 +28,10 @@ RULES = [SelectionRule(t, f, n) for t in THRESHOLDS for f in COUNT_FLOORS for n 
          if (f is None and not n) or (f is not None and f < t)]
 
 
+def _or_lowest(value: float | None) -> float:
+    return -1.0 if value is None or value != value else value
+
+
 def simplicity(rule: dict) -> int:
     """Counts off > numerals only > numerals and nouns."""
     return 2 if rule["count_floor"] is None else 0 if rule["count_nouns"] else 1
@@ -40,12 +44,13 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
     settings = [CandidateSetting(mt, m, named) for mt in MASK_THRESHOLDS for m in MARGINS for named in (False, True)]
     every = evaluate_settings(predictor, data, settings, limit=limit, progress=False, sweep=RULES)
     for setting, metrics in zip(settings, every):
-        sweep["regions"].append({**setting._asdict(), **{k: metrics[k] for k in ("AP", "AP50", "AP75")},
-                                 "exact_selection": metrics["exact_selection"]})
+        sweep["regions"].append({**setting._asdict(), **{k: metrics[k] for k in (
+            "AP", "AP50", "AP75", "exact_selection", "no_target_accuracy")}})
         grids[setting] = metrics["sweep"]
         progress(sweep["regions"][-1])
-    # ties (equal AP) go to the earlier setting: scoring by the best category, as the paper does
-    region = max(sweep["regions"], key=lambda r: r["AP"])
+    # equal AP: more exact selections, then more right empty answers (an absent category named); then the
+    # earlier setting (scoring by the best category, as the paper does)
+    region = max(sweep["regions"], key=lambda r: (r["AP"], r["exact_selection"], _or_lowest(r["no_target_accuracy"])))
     grid = grids[CandidateSetting(region["mask_threshold"], region["ink_margin"], region["named_category"])]
     best = max(grid, key=lambda g: (g["exact_selection"], simplicity(g)))
     sweep["thresholds"] = {g["threshold"]: {k: g[k] for k in ("exact_selection", "no_target_accuracy")}
