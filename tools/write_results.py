@@ -195,7 +195,7 @@ def layers_section(layers: dict | None) -> list[str]:
         return []
     lines = ["## Clean layers (ink partition, `grmnet.partition`)", "",
              f"Accuracy measured on the shipped weights ({shipped_stages()}) and the hand-drawn engine's test scenes "
-             "(harder than the earlier engine's); the split latency rows are from the previous default.", ""]
+             "(harder than the earlier engine's); the split latency rows too.", ""]
     acc = layers.get("accuracy")
     if acc:
         lines += [f"`{acc['command']}`", "",
