@@ -9,6 +9,9 @@ import functools
 import json
 import math
 import os
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -203,6 +206,33 @@ class FromStep(Sampler):
         return 1 << 40
 
 
+class StopRequest:
+    """SIGTERM (a scheduler, `kill`) or SIGINT (Ctrl+C; also a training that a non-interactive shell started in
+    the background, where SIGINT would otherwise be ignored) asks training to stop: the current step finishes, a
+    checkpoint is written and `--resume` goes on from exactly there. A second signal stops at once
+    (KeyboardInterrupt, losing the steps since the last checkpoint)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous: dict = {}
+
+    def install(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():   # signal handlers live on the main thread
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
 def _single_threaded(_worker_id: int) -> None:
     """Loader workers run side by side: one OpenCV thread each (torch already sets one); freed memory is kept
     (grmnet.runtime.keep_freed_memory: each scene allocates the same large planes again)."""
@@ -360,23 +390,27 @@ def run_train(args) -> int:
     t_last, seen, step = time.perf_counter(), 0, start
     t_start = time.perf_counter()
 
-    def progress() -> float | None:
-        """Share of a wall-clock budget used (None: the schedule follows the step count). Ranks agree on the
-        largest one, so that they all stop at the same step."""
-        if not budget:
-            return None
-        used = (spent + time.perf_counter() - t_start) / budget
+    stop_request = StopRequest().install()
+
+    def progress() -> tuple[float | None, bool]:
+        """(share of a wall-clock budget used (None: the schedule follows the step count), whether a stop was
+        asked for). Ranks agree on the largest of each, so that they all stop at the same step."""
+        used = (spent + time.perf_counter() - t_start) / budget if budget else None
+        stop = stop_request.requested
         if world > 1:
-            t = torch.tensor([used], device=device if dist.get_backend() == "nccl" else "cpu")
+            t = torch.tensor([used or 0.0, float(stop)], device=device if dist.get_backend() == "nccl" else "cpu")
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
-            used = float(t)
-        return used
+            used, stop = (float(t[0]) if budget else None), bool(t[1])
+        return used, stop
     ema: dict[str, float] = {}
     try:
         batches = iter(loader)
         for batch in batches:
-            used = progress()
-            if step >= total or (used is not None and used >= 1.0):
+            used, stop = progress()
+            if step >= total or stop or (used is not None and used >= 1.0):
+                if stop and rank == 0:
+                    print(f"stopped at step {step} (signal): checkpoint written; continue with --resume",
+                          file=sys.stderr)
                 break
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg, total, used)
@@ -408,7 +442,11 @@ def run_train(args) -> int:
                     t_last, seen = time.perf_counter(), 0
                 if step % cfg.training.checkpoint_every == 0 or step == total:
                     _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
+            if stop_request.requested and world == 1:   # before asking the loader for more (several ranks: above)
+                print(f"stopped at step {step} (signal): checkpoint written; continue with --resume", file=sys.stderr)
+                break
     finally:
+        stop_request.restore()
         # stop the loader workers now, not at interpreter exit (where spawned workers die with an abort message)
         batches = batch = loader = None
         bar.close()
