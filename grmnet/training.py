@@ -408,9 +408,6 @@ def run_train(args) -> int:
         for batch in batches:
             used, stop = progress()
             if step >= total or stop or (used is not None and used >= 1.0):
-                if stop and rank == 0:
-                    print(f"stopped at step {step} (signal): checkpoint written; continue with --resume",
-                          file=sys.stderr)
                 break
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg, total, used)
@@ -443,7 +440,6 @@ def run_train(args) -> int:
                 if step % cfg.training.checkpoint_every == 0 or step == total:
                     _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
             if stop_request.requested and world == 1:   # before asking the loader for more (several ranks: above)
-                print(f"stopped at step {step} (signal): checkpoint written; continue with --resume", file=sys.stderr)
                 break
     finally:
         stop_request.restore()
@@ -456,6 +452,8 @@ def run_train(args) -> int:
             dist.destroy_process_group()
     if rank == 0:
         _checkpoint(model, cfg, vocab, opt, out, step, spent + time.perf_counter() - t_start, init_from)
+        if stop_request.requested:
+            print(f"stopped at step {step} (signal): checkpoint written; continue with --resume", file=sys.stderr)
         print(json.dumps({"run": str(out), "step": step, "weights": str(out / "model.safetensors")}))
     return 0
 

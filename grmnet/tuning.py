@@ -2,9 +2,10 @@
 the real samples) and write them to `inference.json` beside the weights.
 
 Mask threshold, ink margin and the scoring (by the best category, or by the category the expression names)
-together by mask AP (ties: exact selection, then no-target accuracy); then score threshold, count floor and count nouns together by exact-selection accuracy (ties
-go to the simpler rule: counts off, then numerals only). One model pass per pair serves every (mask threshold,
-margin, scoring) and every selection rule is scored on the same candidates.
+together by mask AP (ties: exact selection, then no-target accuracy); then score threshold, count floor and count
+nouns together by exact-selection accuracy (ties go to the simpler rule: counts off, then numerals only). One model
+pass per pair serves every (mask threshold, margin, scoring) and every selection rule is scored on the same
+candidates.
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
         progress(sweep["regions"][-1])
     # equal AP: more exact selections, then more right empty answers (an absent category named); then the
     # earlier setting (scoring by the best category, as the paper does)
-    region = max(sweep["regions"], key=lambda r: (r["AP"], r["exact_selection"], _or_lowest(r["no_target_accuracy"])))
+    region = max(sweep["regions"],
+                 key=lambda r: (r["AP"], r["exact_selection"], _or_lowest(r["no_target_accuracy"])))
     grid = grids[CandidateSetting(region["mask_threshold"], region["ink_margin"], region["named_category"])]
     best = max(grid, key=lambda g: (g["exact_selection"], simplicity(g)))
     sweep["thresholds"] = {g["threshold"]: {k: g[k] for k in ("exact_selection", "no_target_accuracy")}
