@@ -43,10 +43,15 @@ class TrainingConfig:
     # parts copied from other weights (`--init-parts`) and kept frozen: "backbone", "language", "rpn". The
     # ablation study trains only the heads on features shared by every variant.
     frozen_parts: list[str] = field(default_factory=list)
+    # share of the training expressions in free phrasing ("the tallest tree", "grab the kitties"; scenes composed
+    # on the fly only, see grmnet.data.synth.mix_free_phrasing); 0 = the template grammar only, as the paper
+    free_share: float = 0.0
 
     def validate(self) -> None:
         _positive(self, "lr", "batch_size", "expressions_per_image", "max_iters", "checkpoint_every")
         _non_negative(self, "weight_decay", "warmup_iters", "seed")
+        if not 0.0 <= self.free_share <= 1.0:
+            raise WeightsError(f"training setting free_share must lie in [0, 1], not {self.free_share}")
         bad = sorted(set(self.frozen_parts) - set(SHAREABLE_PARTS))
         if bad:
             raise WeightsError(f"frozen_parts {bad} unknown (choose from {', '.join(SHAREABLE_PARTS)})")

@@ -61,9 +61,10 @@ class SynthesizedScenes:
     'train' split with ``seed`` (same seeding as `grmnet synth`, so never a val/test scene). No epochs, no
     disk: on a GPU the workers compose scenes about as fast as the model consumes them."""
 
-    def __init__(self, seed: int, start_key: int = 1, realism: str | None = None):
+    def __init__(self, seed: int, start_key: int = 1, realism: str | None = None, free_share: float = 0.0):
         self.seed, self.start_key = int(seed), int(start_key)
         self.realism = realism   # grmnet.data.realism.Realism spec: None = every hand-drawn effect on
+        self.free_share = float(free_share)   # TrainingConfig.free_share
 
     def words(self, n: int = 64) -> list[str]:
         return [w for i in range(n) for e in self.sample(i, None)[3] for w in e.split()]
@@ -73,7 +74,7 @@ class SynthesizedScenes:
 
         key = self.start_key + i
         while True:
-            scene, exprs = compose_sample("train", self.seed, key, realism=self.realism)
+            scene, exprs = compose_sample("train", self.seed, key, realism=self.realism, free_share=self.free_share)
             if exprs:
                 return scene, exprs
             key += 1 << 40   # a scene without expressions (rare): take one from a far, unused key range
@@ -323,7 +324,7 @@ def run_train(args) -> int:
             # fine-tuning may change the input size / budget, never the architecture
             init_cfg.input_size = cfg.input_size
             for f in ("max_iters", "lr", "batch_size", "expressions_per_image", "warmup_iters", "checkpoint_every",
-                      "augment", "frozen_parts"):
+                      "augment", "frozen_parts", "free_share"):
                 setattr(init_cfg.training, f, getattr(cfg.training, f))
             # proposal / RoI sampling sizes only shape training (inference uses its own *_test sizes)
             for f in ("rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_batch_size_per_image",
@@ -353,6 +354,11 @@ def run_train(args) -> int:
         init_from = str(args.init or getattr(args, "init_matching", None) or "") or None
     if args.iters is not None:
         cfg.training.max_iters = args.iters
+    if isinstance(scenes, SynthesizedScenes):
+        scenes.free_share = cfg.training.free_share
+    elif cfg.training.free_share > 0:
+        raise GRMNetError("training setting free_share needs scenes composed on the fly (--online-seed N): "
+                          "scenes read from --data keep the expressions written with them")
     total = cfg.training.max_iters
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)

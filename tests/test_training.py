@@ -83,6 +83,32 @@ def test_synthesized_scene_matches_the_written_one(tiny_data):
     assert exprs == disk.data.expressions_of(1)
 
 
+def test_free_phrasing_share_adds_free_expressions_and_keeps_the_template_ones():
+    """free_share mixes the generator's free family into the composed scene's expressions: the template entries
+    stay exactly as `grmnet synth` writes them, the free ones are about the asked share, never of a held-out kind
+    (their words: 'corner', 'edge', ordinals), and their targets are objects of the scene."""
+    import pytest
+
+    from grmnet.data.synth import compose_sample
+    from grmnet.training import SynthesizedScenes
+
+    template_total = free_total = 0
+    for key in range(1, 9):
+        _, template = compose_sample("train", 5, key)
+        scene, mixed = compose_sample("train", 5, key, free_share=0.5)
+        assert {t: mixed[t] for t in template} == template
+        free = {t: v for t, v in mixed.items() if t not in template}
+        template_total, free_total = template_total + len(template), free_total + len(free)
+        for text, targets in free.items():
+            assert all(0 <= i < len(scene.objects) for i in targets)
+            assert not {"corner", "edge", "first", "second", "last"} & set(text.split()), text
+    assert 0.35 < free_total / (free_total + template_total) <= 0.5
+    only_free = SynthesizedScenes(seed=5, start_key=1, free_share=1.0).sample(0, None)[3]
+    assert only_free and not set(only_free) & set(compose_sample("train", 5, 1)[1])
+    with pytest.raises(ValueError, match="free_share"):
+        compose_sample("train", 5, 1, free_share=1.5)
+
+
 def test_bf16_support_is_read_from_the_cpu_flags(tmp_path):
     from grmnet.runtime import cpu_has_bf16
 

@@ -81,10 +81,14 @@ def scene_rngs(split: str, seed: int, key: int) -> tuple[np.random.Generator, np
     return np.random.default_rng(a), np.random.default_rng(b)
 
 
-def compose_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None):
+def compose_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None,
+                   free_share: float = 0.0):
     """Scene ``key`` of ``split`` and its expressions, without the label maps: (scene, expressions).
     :func:`make_sample` is this plus the instance / class / region arrays (the training loader needs only
-    a few of the regions, and takes them from ``scene.objects``)."""
+    a few of the regions, and takes them from ``scene.objects``).
+
+    ``free_share`` in [0, 1]: about this share of the expressions is free phrasing (:func:`mix_free_phrasing`);
+    0 (default) = the template grammar only, exactly the expressions `grmnet synth` writes."""
     from grmnet.data.expressions import generate_expressions
     from grmnet.data.scene import compose_scene
 
@@ -93,7 +97,31 @@ def compose_sample(split: str, seed: int, key: int, library=None, realism: Reali
     scene = compose_scene(rs, size=CANVAS, library=lib, realism=Realism.parse(realism),
                           drawable_only=split == STYLE_TEST)
     exprs = generate_expressions(scene.objects, re_, canvas_size=CANVAS, no_target_share=0.05)
+    if free_share > 0:
+        exprs = mix_free_phrasing(scene.objects, exprs, re_, free_share)
     return scene, exprs
+
+
+def mix_free_phrasing(objects, template: dict[str, list[int]], rng: np.random.Generator, free_share: float
+                      ) -> dict[str, list[int]]:
+    """The template expressions of a scene plus free-phrased ones (the generator's free family, its
+    held-out kinds of variation left out so that they stay unseen: ``DEFAULT_HELD_OUT_TYPES``), as many as
+    make a uniform pick land on a free one with probability ``free_share`` (1 = free phrasing only).
+
+    {expression: targets} -> {expression: targets}; the template entries are kept as they are."""
+    from grmnet.data.expressions import DEFAULT_HELD_OUT_TYPES, generate_free_expressions
+
+    if not 0.0 <= free_share <= 1.0:
+        raise ValueError(f"free_share must lie in [0, 1], not {free_share}")
+    free = [(t, v) for t, v in generate_free_expressions(objects, rng, CANVAS, 0.05, DEFAULT_HELD_OUT_TYPES).items()
+            if t not in template]
+    if free_share >= 1.0:
+        return dict(free) if free else dict(template)
+    n = min(len(free), int(round(len(template) * free_share / (1.0 - free_share))))
+    picked = sorted(rng.choice(len(free), size=n, replace=False)) if n else []
+    out = dict(template)
+    out.update(free[int(i)] for i in picked)
+    return out
 
 
 def make_sample(split: str, seed: int, key: int, library=None, realism: Realism | str | None = None):
