@@ -126,19 +126,29 @@ def backbone_section(rows: list | None) -> list[str]:
     return lines + [""]
 
 
+def ship_decision_lines(d: dict | None) -> list[str]:
+    """The last ship decision (docs/results/ship_decision.json, written by tools/ship_decision.sh) in words."""
+    if not d:
+        return []
+    s, c = d["shipped"], d["candidate"]
+    verdict = ("so it was shipped" if d["ship"] else
+               "so it was not shipped (a candidate ships only when it raises AP without lowering exact selection)")
+    return [f"The last ship decision (`{d['command']}`) tuned the weights shipped before it and the candidate "
+            f"(`{d['candidate_run']}`) on the same {c['pairs']} pairs: at the settings each chose, the candidate has "
+            f"{c['AP']} AP / {c['exact_selection']} % exact against {s['AP']} / {s['exact_selection']} %, {verdict}."]
+
+
 def tuning_section(t: dict | None) -> list[str]:
     if not t:
         return []
     lines = ["## Inference settings chosen on the synthetic validation split (`grmnet tune resources/weights --data data/synth`)", "",
-             f"Chosen for the shipped weights ({shipped_stages()}) on the hand-drawn engine's validation split. The "
-             "ship decision ran this tune for the previous default (stages 1-9) and the candidate (stages 1-10) on the "
-             "same pairs (`tools/ship_decision.sh runs/cpu/stage10 runs/s10`): at the settings each chose, stages 1-10 "
-             "have 68.11 AP / 73.84 % exact against 66.53 / 71.12 %. One model pass per pair serves every (mask "
-             "threshold, ink margin, scoring), so the tune reads 1250 pairs. Scoring by the named category changes "
-             "almost nothing on these template expressions (each names its target's category, and the class head "
-             "agrees with the referring scores); it matters for a category that is absent or misread (\"select every "
-             "cloud\" on a sketch without clouds returned a confident car). Every evaluation above uses the settings "
-             "chosen here.", "",
+             f"Chosen for the shipped weights ({shipped_stages()}) on the hand-drawn engine's validation split.",
+             *ship_decision_lines(_load("ship_decision.json")),
+             "One model pass per pair serves every (mask threshold, ink margin, scoring), so the tune reads every pair "
+             "once. Scoring by the named category changes almost nothing on these template expressions (each names its "
+             "target's category, and the class head agrees with the referring scores); it matters for a category that "
+             "is absent or misread (\"select every cloud\" on a sketch without clouds returned a confident car). Every "
+             "evaluation above uses the settings chosen here.", "",
              f"First {t['pairs']} validation pairs. Chosen: mask threshold {t['chosen'].get('mask_threshold', 0.5)}, "
              f"ink margin {t['chosen']['ink_margin']} px, scoring by the "
              f"{'named' if t['chosen'].get('named_category') else 'best'} category, score threshold "
@@ -269,14 +279,13 @@ def real_drawings_section() -> list[str]:
                   "training never sees (`style_held_out_sets` in `resources/components/manifest.json`); the clean-"
                   "stroke split is the same scenes as the in-style test with the hand-drawn stroke effects turned off "
                   "(`grmnet/data/realism.py`), so their difference is what the hand-drawn look costs a model. "
-                  "Class-agnostic ink-mask AP as above. Stage-8 to stage-10 rows: `W=resources/weights tools/evaluate_candidate.sh` "
+                  "Class-agnostic ink-mask AP as above. Rows from stage 8 on: `W=resources/weights tools/evaluate_candidate.sh` "
                   "(the same `grmnet evaluate` commands). Stage 8 was measured once with the inference settings of "
                   "stages 1-7 (\"earlier settings\": mask threshold 0.4, score threshold 0.9) and once with those "
                   "`grmnet tune` then chose on 600 validation pairs (mask threshold 0.5, score threshold 0.8); that "
                   "tune's validation gain (+0.7 AP, +0.3 points exact) did not carry over to the held-out splits. "
-                  "Stages 9 and 10 keep those settings, which the tune on 1250 validation pairs chose again (for stage 10 "
-                  "the named-category scoring tied the best-category one on AP, exact selection and no-target "
-                  "accuracy there, and ties go to the paper's best-category scoring).", "", *candidates_table(rows), ""]
+                  "Later stages are evaluated at the settings their own tune chose on the validation split (the tuning "
+                  "section below; from stage 9 on: mask threshold 0.5, score threshold 0.8, ink margin 4).", "", *candidates_table(rows), ""]
     comp = _jsonl("backbone_comparison.jsonl")
     if comp:
         meta = _load("backbone_comparison_meta.json") or {}
