@@ -173,3 +173,20 @@ def test_split_seeds_differ():
     b = scene_rngs("val", 0, 1)[0].integers(1 << 30, size=4)
     c = scene_rngs("train", 0, 1)[0].integers(1 << 30, size=4)
     assert not np.array_equal(a, b) and np.array_equal(a, c)
+
+
+def test_some_scenes_centre_on_one_big_house(lib):
+    """A share of the scenes with houses draws the first one as the picture's main subject: taller than the
+    perspective rule allows a house near the horizon (380 px x 0.675 x 1.2) and near the middle of the page."""
+    from grmnet.data.scene import MAIN_HOUSE_SHARE, NEAR_HEIGHT
+
+    assert 0 < MAIN_HOUSE_SHARE < 1
+    horizon_bound = NEAR_HEIGHT["house"] * 0.675 * 1.2
+    for seed in range(200):
+        scene = compose_scene(np.random.default_rng(seed), library=lib)
+        big = [o for o in scene.objects if o.category == "house" and o.bbox[3] - o.bbox[1] > horizon_bound]
+        if big:
+            x0, _, x1, _ = big[0].bbox
+            assert 0.2 * 750 <= (x0 + x1) / 2 <= 0.8 * 750
+            return
+    pytest.fail("no scene of 200 drew a main-subject house")

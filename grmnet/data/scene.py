@@ -224,6 +224,9 @@ COUNTS_REAL = {
 SIZE_REAL = {"tree": 0.72, "house": 1.0, "people": 1.1, "cloud": 1.0, "grass": 1.15, "sun": 1.0, "bus": 0.9,
              "truck": 0.9, "car": 0.9, "dog": 1.2, "cat": 1.15, "duck": 1.15, "chicken": 1.1, "rabbit": 1.1}
 MAX_OBJECTS_REAL = 30
+# Share of scenes whose first house is the picture's main subject: near the middle and nearer the viewer, so drawn
+# large (scene sketches often centre on one big, detailed house; the perspective rule alone keeps houses small).
+MAIN_HOUSE_SHARE = 0.3
 
 
 @dataclass
@@ -381,11 +384,15 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
         cluster = rng.random() < 0.65
         for i in range(counts[cat]):
             flying = cat in ("bird", "butterfly") and rng.random() < (0.75 if cat == "bird" else 0.5)
+            main_house = False
             if flying:
                 lo, hi = SKY_HEIGHT[cat]
                 h = rng.uniform(lo, hi) * sc * size_f.get(cat, 1.0)
             else:
-                if cat == "house":
+                main_house = cat == "house" and i == 0 and realism.density and rng.random() < MAIN_HOUSE_SHARE
+                if main_house:
+                    fy = horizon + rng.uniform(0.35, 0.7) * (S - horizon)
+                elif cat == "house":
                     fy = horizon + rng.uniform(0.02, 0.35) * (S - horizon)
                 elif cat == "tree" and rng.random() < 0.5:
                     fy = horizon + rng.uniform(0.0, 0.2) * (S - horizon)
@@ -417,6 +424,8 @@ def compose_scene(rng: np.random.Generator, size: int = 750, library: ComponentL
                     if cluster and anchors.get(cat) and attempt < 6:
                         ax, ay = anchors[cat][int(rng.integers(len(anchors[cat])))]
                         fx = ax + rng.choice([-1, 1]) * rng.uniform(0.6, 1.4) * ww
+                    elif main_house:
+                        fx = rng.uniform(0.3, 0.7) * S
                     else:
                         fx = rng.uniform(0.02, 0.98) * S
                     fy_use = fy
