@@ -163,6 +163,15 @@ def tuning_section(t: dict | None) -> list[str]:
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['mask_threshold']} | {r['ink_margin']} | {'named' if r.get('named_category') else 'best'} | "
               f"{r['AP']} | {r['AP50']} | {r['AP75']} | {r.get('exact_selection', '–')} |" for r in t["regions"]]
+    absent = _load("absent_categories.json")
+    if absent:
+        lines += ["", "Expressions naming a category the sketch lacks (600 validation pairs, only such ones; "
+                  f"`{absent['command']}`): share answered with nothing. The count floor trades these against exact "
+                  "selection where the named objects are present; the tune decides by exact selection on the "
+                  "validation split, where 5 % of the pairs name an absent category.", "",
+                  "| weights | settings | pairs | nothing returned % |", "|---|---|---|---|"]
+        lines += [f"| {r['weights']} | {r['settings']} | {r['pairs']} | {r['nothing_returned_pct']} |"
+                  for r in absent["rows"]]
     lines += ["", "| score threshold | exact selection % | no-target accuracy % |", "|---|---|---|"]
     lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["thresholds"].items()]
     if t.get("count_floors"):
