@@ -285,3 +285,18 @@ def test_named_category_scores_each_candidate_by_the_category_the_expression_nam
     assert [i.category for i in only] == ["cloud"]                      # the car is below the floor now
     (unnamed,) = predictor._instance_variants(sketch, out, 0.1, [CandidateSetting(0.5, 0, True)], None)
     assert [i.category for i in unnamed] == ["car", "cloud"]            # no noun: the best category scores
+
+
+def test_the_selection_rule_prefers_right_empty_answers_within_one_standard_error():
+    """choose_rule: a rule whose exact selection lies within one binomial standard error of the best (~1.2 points
+    on 1250 pairs) but answers absent categories with nothing more often wins; a clearly better one still wins."""
+    from grmnet.tuning import choose_rule
+
+    def rule(floor, exact, no_target):
+        return {"threshold": 0.8, "count_floor": floor, "count_nouns": True, "exact_selection": exact,
+                "no_target_accuracy": no_target}
+
+    grid = [rule(0.3, 74.96, 46.77), rule(0.5, 74.24, 58.06), rule(0.7, 73.04, 72.58)]
+    assert choose_rule(grid, 1250)["count_floor"] == 0.5
+    assert choose_rule(grid, 100000)["count_floor"] == 0.3        # a large split tells 0.7 points apart
+    assert choose_rule([rule(0.3, 80.0, None), rule(0.5, 79.5, None)], 1250)["count_floor"] == 0.3

@@ -167,8 +167,9 @@ def tuning_section(t: dict | None) -> list[str]:
     if absent:
         lines += ["", "Expressions naming a category the sketch lacks (600 validation pairs, only such ones; "
                   f"`{absent['command']}`): share answered with nothing. The count floor trades these against exact "
-                  "selection where the named objects are present; the tune decides by exact selection on the "
-                  "validation split, where 5 % of the pairs name an absent category.", "",
+                  "selection where the named objects are present. The tune keeps, among the rules within one standard error "
+                  "of the best exact selection on the validation split (where 5 % of the pairs name an absent "
+                  "category), the one with the most right empty answers (`grmnet.tuning.choose_rule`).", "",
                   "| weights | settings | pairs | nothing returned % |", "|---|---|---|---|"]
         lines += [f"| {r['weights']} | {r['settings']} | {r['pairs']} | {r['nothing_returned_pct']} |"
                   for r in absent["rows"]]
