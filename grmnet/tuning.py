@@ -2,11 +2,11 @@
 the real samples) and write them to `inference.json` beside the weights.
 
 Mask threshold, ink margin and the scoring (by the best category, or by the category the expression names)
-together by mask AP (ties: exact selection, then no-target accuracy, then named scoring); then score threshold, count floor and count
-nouns together: among the rules within one standard error of the best exact selection, the one with the best
-no-target accuracy (then exact selection, then the simpler rule: counts off, then numerals only). One model
-pass per pair serves every (mask threshold, margin, scoring) and every selection rule is scored on the same
-candidates.
+together by mask AP (ties: exact selection, then no-target accuracy, then named scoring); then score threshold,
+count floor and count nouns together: among the rules within one standard error of the best exact selection, the
+one with the best no-target accuracy (then exact selection, then the simpler rule: counts off, then numerals
+only). One model pass per pair serves every (mask threshold, margin, scoring) and every selection rule is scored
+on the same candidates.
 """
 from __future__ import annotations
 

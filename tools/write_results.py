@@ -156,7 +156,7 @@ def tuning_section(t: dict | None) -> list[str]:
              f"noun {'on' if t['chosen'].get('count_nouns') else 'off'} (with a stated count, 'the two cats', the "
              "best-scored instances down to the floor fill it and extra ones are dropped; None = counts ignored; "
              "'+ nouns': a singular target noun also states one target, a plural one two or more). Threshold, floor "
-             "and the noun rule are chosen together; ties go to the simpler rule. Scoring: 'best' ranks a candidate by the "
+             "and the noun rule are chosen together: among the rules within one standard error of the best exact selection, the one with the most right empty answers for absent categories, then more exact selections, then the simpler rule. Scoring: 'best' ranks a candidate by the "
              "probability of its most likely category (as the paper does), 'named' by that of the category the "
              "expression names (its head noun; 'best' when it names none).", "",
              "| mask threshold | ink margin (px at 750) | scoring | AP | AP50 | AP75 | exact selection % (selection rule before the tune) |",
