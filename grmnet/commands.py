@@ -80,7 +80,8 @@ def bench_latency(engine, grey: np.ndarray, expressions: list[str], repeats: int
             for k, v in engine.last_stages_ms.items():
                 if k != "load+backbone":
                     stages.setdefault(k, []).append(v)
-    return {"threads": torch.get_num_threads(),
+    threads = engine.threads.chosen() if getattr(engine, "threads", None) is not None else {}
+    return {"threads": threads or {"all": torch.get_num_threads()},
             "cold_ms": {"p50": _percentile(cold, 0.5), "p90": _percentile(cold, 0.9)},
             "warm_ms": {"p50": _percentile(warm, 0.5), "p90": _percentile(warm, 0.9)},
             "stages_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()}}

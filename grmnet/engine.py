@@ -7,6 +7,7 @@ model itself. Loading an engine by method name is `grmnet.methods.load_engine`.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,11 @@ class SketchEngine:
         """The expression-independent work on a sketch (path / PIL / array), from the cache when this exact
         image was seen recently."""
         grey = to_grey(image)
-        sketch, made = self._cache.get_or_make(grey, lambda: self._encode_grey(grey))
+
+        def make():
+            with self.thread_stage("backbone"):
+                return self._encode_grey(grey)
+        sketch, made = self._cache.get_or_make(grey, make)
         self.backbone_runs += int(made)
         return sketch
 
@@ -110,6 +115,11 @@ class SketchEngine:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+
+    def thread_stage(self, name: str) -> contextlib.AbstractContextManager:
+        """CPU: run a stage ("backbone", "heads") on the thread count chosen for it (grmnet.runtime)."""
+        threads = getattr(self, "threads", None)
+        return threads.stage(name) if threads is not None else contextlib.nullcontext()
 
     def refer(self, sketch, expression: str, threshold: float | None = None, *,
               with_candidates: bool = False) -> ReferringResult:
@@ -126,8 +136,6 @@ class SketchEngine:
             expressions = [expressions]
         for e in expressions:        # reject bad input before spending time on the image
             self.check_expression(e)
-        if getattr(self, "threads", None) is not None:
-            self.threads.apply()     # as many threads as the machine has idle cores right now
         t0 = time.perf_counter()
         runs = self.backbone_runs
         sketch = self.encode(image)

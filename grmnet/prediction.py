@@ -89,7 +89,8 @@ class Predictor(SketchEngine):
         """One expression on an encoded sketch. with_candidates: also every scored candidate (for AP)."""
         inf = self.inference
         setting = CandidateSetting(inf.mask_threshold, inf.ink_margin, inf.named_category)
-        return self._refer(sketch, expression, threshold, with_candidates, [setting])[0]
+        with self.thread_stage("heads"):
+            return self._refer(sketch, expression, threshold, with_candidates, [setting])[0]
 
     @torch.inference_mode()
     def refer_settings(self, sketch: EncodedSketch, expression: str, settings: list[tuple]
@@ -111,7 +112,7 @@ class Predictor(SketchEngine):
         lowest = 0.0 if with_candidates else rule.lowest_score
         understood = self.understand(expression)
         results = []
-        for candidates in self._instance_variants(sketch, out, lowest, settings, understood.category):
+        for candidates in self._instance_variants(sketch, out, lowest, settings, understood.categories):
             chosen = rule.choose([c.score for c in candidates], expression)
             returned = label_instances([candidates[i] for i in chosen], singular)
             if self.own_ink and returned:
@@ -130,21 +131,26 @@ class Predictor(SketchEngine):
         return results
 
     def _instance_variants(self, sketch: EncodedSketch, out: dict, lowest: float, settings: list[CandidateSetting],
-                           category: str | None) -> list[list[ReferredInstance]]:
+                           categories: tuple[str, ...]) -> list[list[ReferredInstance]]:
         """Detections -> per setting, the unlabelled instances scored >= lowest with full-resolution masks, best
-        first. `category`: the one the expression names (None: it names none), which a named_category setting
-        scores each candidate by. A region over blank paper selects nothing an artist could edit, so ink-less
-        ones are dropped."""
-        keep = out["scores"] >= lowest      # a named category's probability is never above the best one's
+        first. `categories`: those the expression's target noun covers (one for "the kitty", several for "the
+        animals", none when it names none); a named_category setting scores each candidate by the probability
+        that it is referred as one of them (labelled with the likeliest). A region over blank paper selects
+        nothing an artist could edit, so ink-less ones are dropped."""
+        scores, labels = out["scores"], out["labels"]
+        named = None
+        if categories and "class_probs" in out:
+            group = torch.tensor([label_of(c) for c in categories], dtype=torch.long)
+            probs = out["class_probs"][:, group]
+            named = (probs.sum(dim=1), group[probs.argmax(dim=1)])
+        # one category's probability is never above the best one's, but a group's sum can be
+        keep = scores >= lowest if named is None else (scores >= lowest) | (named[0] >= lowest)
         boxes = out["boxes"][keep] / sketch.inputs.scale
         masks = out["masks"][keep]
         if not len(boxes):
             return [[] for _ in settings]
-        best = (out["scores"][keep].tolist(), out["labels"][keep].tolist())
-        named = best
-        if category is not None and "class_probs" in out:
-            label = label_of(category)
-            named = (out["class_probs"][keep][:, label].tolist(), [label] * len(boxes))
+        best = (scores[keep].tolist(), labels[keep].tolist())
+        named = best if named is None else (named[0][keep].tolist(), named[1][keep].tolist())
         h, w = sketch.grey.shape
         probs = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0]
         inks: dict[tuple[float, int], list[tuple[np.ndarray, np.ndarray]]] = {}   # the same for both scorings

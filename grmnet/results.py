@@ -35,11 +35,14 @@ class ReferredInstance:
 class Understanding:
     """What the engine read from the expression, shown to the user ("cat x2").
 
-    category: the target category named by the head noun (None when no category word was recognised);
-    count: a phrase for the stated count ("one", "two", "two or more", "three or more", None = not stated).
+    category: the target category named by the head noun, or a broader word for several ("animal"); None when no
+    category word was recognised;
+    count: a phrase for the stated count ("one", "two", "two or more", "three or more", None = not stated);
+    categories: the categories the target noun covers ((cat,) for "kitty", the members of "animal"; () = any).
     """
     category: str | None = None
     count: str | None = None
+    categories: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.category is None and self.count is None:

@@ -4,16 +4,20 @@ Threads: torch's default is one intra-op thread per logical CPU with OpenMP thre
 On a laptop that is always running something else, a team of threads fights the other process for every core
 and one query takes 10-30x longer (measured: 2-core machine, one busy process, cold 3196 ms vs 108 ms): every
 parallel region waits for its slowest thread, and the descheduled one is always late. So the engine waits
-passively (OMP_WAIT_POLICY=PASSIVE: `prefer_passive_waits`, called by the interactive entry points before torch loads) and, before each query, uses only the
-physical cores that other processes left idle since the previous query (`AdaptiveThreads`, from /proc/stat
-minus this process's own CPU time; where that is not readable, the physical cores).
+passively (OMP_WAIT_POLICY=PASSIVE: `prefer_passive_waits`, called by the interactive entry points before
+torch loads) and, before each stage of a query, uses at most the physical cores that other processes left idle
+since the previous choice (from /proc/stat minus this process's own CPU time; where that is not readable, the
+physical cores), and of those counts the one measured fastest for that stage (`AdaptiveThreads`).
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
+import statistics
 import time
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from grmnet.errors import GRMNetError
 
@@ -114,11 +118,20 @@ def _cpu_sample() -> tuple[float, float, float] | None:
 
 
 class AdaptiveThreads:
-    """Intra-op threads for interactive inference, chosen before each query: the physical cores minus the
-    cores other processes kept busy since the previous choice (at least one). `fixed` (or GRMNET_THREADS)
-    pins the number instead."""
+    """Intra-op threads for interactive inference, chosen per stage ("backbone", "heads") before each run of
+    it: at most the physical cores other processes left idle since the previous choice (at least one), and of
+    the counts up to that, the one MEASURED fastest for this stage on this machine. More threads are not
+    always faster: the heads are many small kernels where waking a second thread costs more than it saves,
+    and on some virtual machines a second vCPU slows even the backbone (measured on the 2-vCPU machine here:
+    backbone 55-66 ms on one thread against 74-106 ms on two, heads 23-31 ms against 31-35). So the first
+    runs of a stage try each candidate count (1, half the cores, all of them) a few times, later runs take
+    the fastest by median, and every `EXPLORE_EVERY`-th run re-tries another count, since the machine's load
+    and clocks change. `fixed` (or GRMNET_THREADS) pins the number instead."""
 
     MIN_WINDOW_S = 0.05      # shorter windows are noise: keep the previous choice
+    SAMPLES = 3              # timed runs per candidate count before choosing
+    WINDOW = 5               # the latest runs per count that the median looks at
+    EXPLORE_EVERY = 16       # then one run in this many re-tries another count
 
     def __init__(self, fixed: int | None = None):
         forced = os.environ.get("GRMNET_THREADS", "").strip()
@@ -126,22 +139,101 @@ class AdaptiveThreads:
         self.cores = physical_cores()
         self.threads = self.fixed or self.cores
         self._last = _cpu_sample()
+        # per stage, per (cores available, threads): the latest run times; runs with fewer cores available
+        # (another process busy) are never compared with idle-machine runs
+        self._timings: dict[str, dict[tuple[int, int], collections.deque]] = {}
+        self._runs: dict[str, int] = {}
+        self._active: str | None = None
 
     def others_busy(self, now: tuple[float, float, float], last: tuple[float, float, float]) -> float:
         """Cores other processes used on average between two samples."""
         busy, own, wall = (a - b for a, b in zip(now, last))
         return max(0.0, (busy - own) / max(wall, 1e-9))
 
-    def apply(self) -> int:
-        import torch
-        if self.fixed is None:
-            now = _cpu_sample()
-            if now is not None and self._last is not None and now[2] - self._last[2] >= self.MIN_WINDOW_S:
-                others = self.others_busy(now, self._last)
-                self.threads = max(1, min(self.cores, int(round(self.cores - others))))
-                self._last = now
-            elif self._last is None:
-                self._last = now
-        if torch.get_num_threads() != self.threads:
-            torch.set_num_threads(self.threads)
+    def available(self) -> int:
+        """Cores this process may use now: the physical ones minus those others kept busy (>= 1)."""
+        if self.fixed is not None:
+            return self.fixed
+        now = _cpu_sample()
+        if now is not None and self._last is not None and now[2] - self._last[2] >= self.MIN_WINDOW_S:
+            others = self.others_busy(now, self._last)
+            self.threads = max(1, min(self.cores, int(round(self.cores - others))))
+            self._last = now
+        elif self._last is None:
+            self._last = now
         return self.threads
+
+    def apply(self) -> int:
+        """Use as many threads as there are idle cores (no per-stage choice): batch jobs, tests."""
+        return _set_threads(self.available())
+
+    def choose(self, stage: str, available: int) -> int:
+        """The thread count for the next run of `stage` with `available` cores (see the class docstring)."""
+        if self.fixed is not None:
+            return self.fixed
+        counts = candidate_thread_counts(available)
+        runs = self._runs.get(stage, 0)
+        if runs == 0 or len(counts) == 1:
+            return counts[-1]                # the first run pays lazy initialisation: not a fair sample
+        times = self._timings.get(stage, {})
+        lacking = [n for n in counts if len(times.get((available, n), ())) < self.SAMPLES]
+        if lacking:
+            return lacking[0]
+        fastest = min(counts, key=lambda n: statistics.median(times[available, n]))
+        if runs % self.EXPLORE_EVERY == 0:
+            others = [n for n in counts if n != fastest]
+            return others[(runs // self.EXPLORE_EVERY) % len(others)]
+        return fastest
+
+    def record(self, stage: str, available: int, threads: int, seconds: float) -> None:
+        """One run of `stage` took `seconds` on `threads` threads with `available` cores (the first run of a
+        stage is not kept)."""
+        runs = self._runs.get(stage, 0)
+        self._runs[stage] = runs + 1
+        if runs > 0:
+            self._timings.setdefault(stage, {}).setdefault(
+                (available, threads), collections.deque(maxlen=self.WINDOW)).append(seconds)
+
+    def chosen(self, available: int | None = None) -> dict[str, int]:
+        """Per stage, the thread count measured fastest so far with `available` cores (default: as many as
+        at the latest choice), for reports."""
+        if self.fixed is not None:
+            return {stage: self.fixed for stage in self._runs}
+        available = self.threads if available is None else available
+        medians = {stage: {n: statistics.median(t) for (a, n), t in times.items() if t and a == available}
+                   for stage, times in self._timings.items()}
+        return {stage: min(m, key=m.get) for stage, m in medians.items() if m}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[int]:
+        """Run a stage on its chosen thread count and time it. A stage inside another keeps the outer one's
+        threads and is not timed (its time is part of the outer stage's)."""
+        if self._active is not None:
+            yield torch_threads()
+            return
+        available = self.available()
+        threads = _set_threads(self.choose(name, available))
+        self._active = name
+        start = time.perf_counter()
+        try:
+            yield threads
+        finally:
+            self._active = None
+        self.record(name, available, threads, time.perf_counter() - start)
+
+
+def candidate_thread_counts(available: int) -> list[int]:
+    """Thread counts worth trying with `available` cores: one, half of them and all of them."""
+    return sorted({1, max(1, available // 2), max(1, available)})
+
+
+def torch_threads() -> int:
+    import torch
+    return torch.get_num_threads()
+
+
+def _set_threads(n: int) -> int:
+    import torch
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n

@@ -45,7 +45,7 @@ def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
     """Words naming a category -> (category, can be singular, can be plural): the grammar's nouns plus the
     generator's other names (grmnet.data.expressions.LEXICON_NOUNS: synonyms, hyponyms, informal), one or more
     words each ("kitty", "school bus", "tuft of grass")."""
-    from grmnet.data.expressions import LEXICON_NOUNS
+    from grmnet.data.expressions import HYPERNYMS, LEXICON_NOUNS
     names = [(singular(c), c, "sg") for c in CATEGORIES] + [(plural(c), c, "pl") for c in CATEGORIES]
     names += [(word, c, number) for word, (c, number) in LEXICON_NOUNS.items()]
     table: dict[tuple[str, ...], tuple[str, bool, bool]] = {}
@@ -53,7 +53,26 @@ def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
         key = tuple(tokenize(word))
         _, sg, pl = table.get(key, (c, False, False))
         table[key] = (c, sg or number in ("sg", "both"), pl or number in ("pl", "both"))
+    # words for several categories ("animal", "vehicles"), where no category already owns the word
+    for (sg_word, pl_word) in HYPERNYMS:
+        for word, number in ((sg_word, "sg"), (pl_word, "pl")):
+            key = tuple(tokenize(word))
+            if key in table and table[key][0] != sg_word:
+                continue
+            _, sg, pl = table.get(key, (sg_word, False, False))
+            table[key] = (sg_word, sg or number == "sg", pl or number == "pl")
     return table
+
+
+def category_group(name: str | None) -> tuple[str, ...]:
+    """The categories a target noun covers: a category itself, or the members of a broader word ("animal" ->
+    horse, cow, ..., butterfly); () for None."""
+    from grmnet.data.expressions import HYPERNYMS
+    if name is None:
+        return ()
+    if name in CATEGORIES:
+        return (name,)
+    return next((members for (sg_word, _), members in HYPERNYMS.items() if sg_word == name), ())
 
 
 # Words that start the reference phrase ("... near the tree", "... on the left of the car"): a category noun
@@ -157,7 +176,9 @@ def describe_count(count: TargetCount) -> str | None:
 
 
 def understand(expression: str, count_nouns: bool = True) -> Understanding:
-    """The target category (head noun, or another name of it) and the stated count, as the selection rule
-    reads them."""
+    """The target category (head noun, another name of it, or a broader word with the categories it covers)
+    and the stated count, as the selection rule reads them."""
     _, _, entry = head_noun(tokenize(expression))
-    return Understanding(entry[0] if entry else None, describe_count(stated_count(expression, count_nouns)))
+    category = entry[0] if entry else None
+    return Understanding(category, describe_count(stated_count(expression, count_nouns)),
+                         category_group(category))

@@ -39,7 +39,12 @@ def test_a_noun_in_the_reference_phrase_is_not_the_target():
     assert understand("the one near the two trees").category is None
     assert stated_count("the one near the two trees") == NO_COUNT
     assert stated_count("everything on the left of the car") == NO_COUNT
-    assert understand("the animal next to the house").category is None        # a hypernym is no category
+    animal = understand("the animal next to the house")                        # a broader word: its members
+    assert animal.category == "animal" and {"cat", "dog", "sheep"} <= set(animal.categories)
+    assert "house" not in animal.categories and animal.count == "one"
+    assert understand("grab the vehicles").categories == ("bus", "truck", "car")
+    assert understand("the kitty").categories == ("cat",)
+    assert understand("the cat near the animals").categories == ("cat",)       # the reference's word is not it
     assert understand("grab the kitty next to the tree").category == "cat"      # the target comes first
     assert understand("the cat with the two trees").count == "one"
     assert understand("each of the trees").category == "tree"                  # 'of' alone is no relation
@@ -104,6 +109,42 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
     assert xs(p.refer(sketch, "the cat", threshold=0.4)) == [80]       # singular: the best one
 
 
+def test_a_broader_word_scores_by_its_members(tmp_path, monkeypatch):
+    """Named scoring of 'the animals': each candidate's probability of being referred as ANY animal (summed over
+    the members; labelled with the likeliest), so a cat and a dog both count and the house does not."""
+    import numpy as np
+    import torch
+
+    from grmnet.config import InferenceConfig
+    from grmnet.data.categories import CATEGORIES, label_of
+    from grmnet.prediction import Predictor
+    from grmnet.weights import save_inference
+    from fakes import make_tiny_weights
+
+    make_tiny_weights(tmp_path)
+    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, named_category=True))
+    p = Predictor(tmp_path)
+    image = np.full((256, 256), 255, np.uint8)
+    for x in (20, 80, 140):
+        image[100:140, x:x + 30] = 0
+    sketch = p.encode(image)
+    s = sketch.inputs.scale
+    boxes = torch.tensor([[x, 100, x + 30, 140] for x in (20, 80, 140)], dtype=torch.float) * s
+    probs = torch.zeros(3, len(CATEGORIES) + 1)
+    probs[0, label_of("cat")], probs[0, label_of("dog")], probs[0, 0] = 0.45, 0.4, 0.15    # an animal, unsure which
+    probs[1, label_of("dog")], probs[1, 0] = 0.9, 0.1
+    probs[2, label_of("house")], probs[2, 0] = 0.7, 0.3
+    best, labels = probs[:, 1:].max(dim=1)
+    fake = {"boxes": boxes, "scores": best, "labels": labels + 1, "masks": torch.ones((3, 1, 28, 28)),
+            "class_probs": probs}
+    monkeypatch.setattr(p.model, "refer", lambda *a, **k: [fake])
+    found = p.refer(sketch, "the animals").instances
+    assert sorted((round(i.box[0]), i.category) for i in found) == [(20, "cat"), (80, "dog")]
+    assert round(next(i.score for i in found if i.category == "cat"), 2) == 0.85
+    assert [i.category for i in p.refer(sketch, "the building").instances] == ["house"]
+    assert p.refer(sketch, "the vehicles").instances == []
+
+
 def test_adaptive_threads_leave_other_processes_their_cores():
     from grmnet.runtime import AdaptiveThreads
     policy = AdaptiveThreads()
@@ -113,6 +154,43 @@ def test_adaptive_threads_leave_other_processes_their_cores():
     # only this process was busy: nobody else
     assert policy.others_busy((12.0, 6.0, 101.0), (10.0, 4.0, 100.0)) == pytest.approx(0.0)
     assert AdaptiveThreads(fixed=3).apply() == 3
+
+
+def test_adaptive_threads_take_the_count_measured_fastest_per_stage():
+    from grmnet.runtime import AdaptiveThreads, candidate_thread_counts
+    assert candidate_thread_counts(1) == [1]
+    assert candidate_thread_counts(2) == [1, 2]
+    assert candidate_thread_counts(8) == [1, 4, 8]
+    policy = AdaptiveThreads(fixed=None)
+    policy.fixed = None                                  # whatever GRMNET_THREADS says
+    # first run of a stage: all cores, not timed (it pays lazy initialisation)
+    assert policy.choose("heads", 2) == 2
+    policy.record("heads", 2, 2, 9.0)
+    # then each count a few times, fewest threads first
+    seen = []
+    for _ in range(2 * policy.SAMPLES):
+        n = policy.choose("heads", 2)
+        seen.append(n)
+        policy.record("heads", 2, n, 0.020 if n == 1 else 0.030)     # one thread is faster here
+    assert seen == [1] * policy.SAMPLES + [2] * policy.SAMPLES
+    assert policy.choose("heads", 2) == 1 and policy.chosen(2) == {"heads": 1}
+    # another stage is measured on its own: there two threads win
+    policy.record("backbone", 2, 2, 1.0)
+    for _ in range(2 * policy.SAMPLES):
+        n = policy.choose("backbone", 2)
+        policy.record("backbone", 2, n, 0.100 if n == 1 else 0.060)
+    assert policy.chosen(2) == {"heads": 1, "backbone": 2}
+    # now and then the other count is re-tried, and the choice follows a machine that changed
+    choices = []
+    for _ in range(4 * policy.EXPLORE_EVERY):
+        n = policy.choose("heads", 2)
+        choices.append(n)
+        policy.record("heads", 2, n, 0.040 if n == 1 else 0.030)     # one thread got slower
+    assert choices[0] == 1 and choices[-1] == 2
+    # with one core available only one thread is possible, and those runs are kept apart from idle ones
+    assert policy.choose("heads", 1) == 1
+    assert policy.chosen(1) == {}
+    assert AdaptiveThreads(fixed=3).choose("heads", 2) == 3
 
 
 def test_tokenizer_reads_what_people_type():

@@ -96,20 +96,26 @@ def training_section() -> list[str]:
             "fresh scenes on the fly (`grmnet train --online-seed`, `tools/train_gpu.sh`)", "", *table, ""]
 
 
+def thread_counts(threads) -> str:
+    """bench.json's threads: one number (older runs) or the count chosen per stage."""
+    return ", ".join(f"{k} {v}" for k, v in threads.items()) if isinstance(threads, dict) else str(threads)
+
+
 def bench_section(b: dict | None) -> list[str]:
     if b is None:
         return ["## Latency", "", "_not measured yet_", ""]
     stages = ", ".join(f"{k} {v} ms" for k, v in b["stages_ms"].items())
     lines = ["## Latency (`grmnet bench --busy 1`)", "",
              f"device {b['device']}, input {b['input_size']} px, backbone {b['backbone']}; threads chosen before "
-             "each query from the cores other processes leave idle", "",
+             "each stage of a query: of the counts up to the cores other processes leave idle, the one measured "
+             "fastest for that stage on this machine (`grmnet.runtime.AdaptiveThreads`)", "",
              "| | threads | p50 ms | p90 ms |", "|---|---|---|---|",
-             f"| cold (new sketch: backbone + first expression) | {b['threads']} | {b['cold_ms']['p50']} | {b['cold_ms']['p90']} |",
-             f"| warm (another expression, cached features) | {b['threads']} | {b['warm_ms']['p50']} | {b['warm_ms']['p90']} |"]
+             f"| cold (new sketch: backbone + first expression) | {thread_counts(b['threads'])} | {b['cold_ms']['p50']} | {b['cold_ms']['p90']} |",
+             f"| warm (another expression, cached features) | {thread_counts(b['threads'])} | {b['warm_ms']['p50']} | {b['warm_ms']['p90']} |"]
     busy = b.get("busy")
     if busy:
-        lines += [f"| cold, one busy background process | {busy['threads']} | {busy['cold_ms']['p50']} | {busy['cold_ms']['p90']} |",
-                  f"| warm, one busy background process | {busy['threads']} | {busy['warm_ms']['p50']} | {busy['warm_ms']['p90']} |"]
+        lines += [f"| cold, one busy background process | {thread_counts(busy['threads'])} | {busy['cold_ms']['p50']} | {busy['cold_ms']['p90']} |",
+                  f"| warm, one busy background process | {thread_counts(busy['threads'])} | {busy['warm_ms']['p50']} | {busy['warm_ms']['p90']} |"]
     return lines + ["", f"Stage medians: {stages}. Free phrasing (`--phrasing free`) goes through the pretrained "
                     "text encoder, about 12 ms more per query.", ""]
 

@@ -167,7 +167,7 @@ class BaselineEngine(SketchEngine):
 
     def understand(self, expression: str) -> Understanding:
         seen = understand(expression, count_nouns=False)
-        return Understanding(seen.category, None)     # no count rule: the stated count is not used
+        return Understanding(seen.category, None, seen.categories)   # no count rule: the count is not used
 
     @torch.inference_mode()
     def _encode_grey(self, grey: np.ndarray) -> BaselineSketch:
@@ -185,7 +185,9 @@ class BaselineEngine(SketchEngine):
         unknown = self.check_expression(expression)
         thr = self.threshold if threshold is None else float(threshold)
         start = time.perf_counter()
-        found = sorted(self._instances(sketch, expression, 0.0 if with_candidates else thr), key=lambda i: -i.score)
+        with self.thread_stage("heads"):
+            found = sorted(self._instances(sketch, expression, 0.0 if with_candidates else thr),
+                           key=lambda i: -i.score)
         chosen = [i for i, inst in enumerate(found) if inst.score >= thr]
         returned = label_instances([found[i] for i in chosen], singular)
         candidates = list(found) if with_candidates else []
