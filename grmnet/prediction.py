@@ -1,6 +1,7 @@
 """GRM-Net as a referring engine: `Predictor` (weights loaded once, per-sketch feature cache)."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -12,12 +13,13 @@ from torchvision.models.detection.roi_heads import paste_masks_in_image
 
 from grmnet.data.categories import category_of_label, label_of, singular
 from grmnet.engine import SketchEngine
+from grmnet.extremes import Extreme, parse_extreme, rank_by_extreme
 from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.partition import partitioner_of
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
-from grmnet.selection import SelectionRule, understand
+from grmnet.selection import SelectionRule, plural_noun, understand
 from grmnet.weights import load_inference, load_model
 
 __all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region"]
@@ -104,6 +106,12 @@ class Predictor(SketchEngine):
     def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
                settings: list[CandidateSetting]) -> list[ReferringResult]:
         unknown = self.check_expression(expression)
+        extreme = parse_extreme(expression) if self.inference.resolve_extremes else None
+        if extreme is not None:
+            understood = self.understand(expression)
+            if understood.categories:
+                return self._refer_extreme(sketch, expression, extreme, understood, unknown, threshold,
+                                           with_candidates, settings)
         rule = self.rule(threshold)
         start = time.perf_counter()
         tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
@@ -128,6 +136,31 @@ class Predictor(SketchEngine):
                                            round((end - start) * 1e3, 2)))
         self.last_stages_ms.update({"language+rpn+roi_heads": (t_refer - start) * 1e3,
                                     "masks": (time.perf_counter() - t_refer) * 1e3})
+        return results
+
+    def _refer_extreme(self, sketch: EncodedSketch, expression: str, extreme: Extreme, understood: Understanding,
+                       unknown: list[str], threshold: float | None, with_candidates: bool,
+                       settings: list[CandidateSetting]) -> list[ReferringResult]:
+        """'the biggest tree' (grmnet.extremes): every tree the plural query 'the trees' returns, the most extreme
+        `extreme.count` of them kept. For AP the kept ones keep their scores and rank first; every other
+        candidate is scaled below them (to half of the lowest kept score at most), in its own order."""
+        start = time.perf_counter()
+        everyone = self._refer(sketch, f"the {plural_noun(understood.category)}", threshold, with_candidates,
+                               settings)
+        results = []
+        for found in everyone:
+            order = rank_by_extreme([i.box for i in found.instances], extreme)
+            kept = label_instances([found.instances[j] for j in order[:extreme.count]], singular)
+            candidates = []
+            if with_candidates:
+                floor = min((i.score for i in kept), default=1.0) * 0.5
+                kept_ids = {id(found.instances[j]) for j in order[:extreme.count]}
+                rest = [c for c in found.candidates if id(c) not in kept_ids]
+                scale = min(1.0, floor / max((c.score for c in rest), default=1.0))  # below the kept, same order
+                rest = [dataclasses.replace(c, score=c.score * scale) for c in rest]
+                candidates = sorted(kept + rest, key=lambda c: -c.score)
+            results.append(ReferringResult(expression, kept, candidates, understood, tuple(unknown),
+                                           round((time.perf_counter() - start) * 1e3, 2)))
         return results
 
     def _instance_variants(self, sketch: EncodedSketch, out: dict, lowest: float, settings: list[CandidateSetting],

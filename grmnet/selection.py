@@ -64,6 +64,14 @@ def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
     return table
 
 
+def plural_noun(name: str) -> str:
+    """The plural of a target noun as `understand` names it: a category ("trees") or a broader word ("animals")."""
+    from grmnet.data.expressions import HYPERNYMS
+    if name in CATEGORIES:
+        return plural(name)
+    return next((pl_word for (sg_word, pl_word) in HYPERNYMS if sg_word == name), name)
+
+
 def category_group(name: str | None) -> tuple[str, ...]:
     """The categories a target noun covers: a category itself, or the members of a broader word ("animal" ->
     horse, cow, ..., butterfly); () for None."""
