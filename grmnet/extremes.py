@@ -26,7 +26,8 @@ __all__ = ["Extreme", "EXTREME_WORDS", "parse_extreme", "box_measure", "rank_by_
 @dataclass(frozen=True)
 class Extreme:
     """Which instances an extreme word keeps: the `count` with the largest (`largest`) or smallest `measure` of
-    their boxes ("area", "height", "top": how high the box's top is, "bottom": how low its bottom is)."""
+    their boxes ("area", "height", "top": how high the box's top is, "bottom": how low its bottom is, "right": how
+    far right its centre is)."""
     measure: str
     largest: bool
     count: int = 1
@@ -42,6 +43,19 @@ EXTREME_WORDS: dict[str, tuple[str, bool]] = {
     **{w: ("bottom", True) for w in ("lowest", "lower", "lowermost")},
 }
 
+# Extremes said in several words, anywhere in the expression ("the tree on the far left", "the cloud nearest the
+# top"): (words, measure, largest). The grammar's own "leftmost" / "topmost" are left to the model, which learned
+# them as the grammar defines them (order inside a group).
+EXTREME_PHRASES: tuple[tuple[tuple[str, ...], str, bool], ...] = tuple(
+    (tuple(words.split()), measure, largest) for words, measure, largest in (
+        *((f"{far} to the {side}", "right", side == "right") for far in ("furthest", "farthest")
+          for side in ("left", "right")),
+        *((f"{far} {side}", "right", side == "right") for far in ("furthest", "farthest", "far")
+          for side in ("left", "right")),
+        *((f"{near} {to}the {end}", end, True) for near in ("nearest", "closest") for to in ("", "to ")
+          for end in ("top", "bottom")),
+    ))
+
 # Words that restrict the target to some of its category's instances: a position or an order on the page.
 _RESTRICTING = frozenset({"left", "right", "top", "bottom", "middle", "center", "centre", "front", "back",
                           "leftmost", "rightmost", "topmost", "bottommost", "first", "second", "third", "last",
@@ -50,21 +64,27 @@ _RESTRICTING = frozenset({"left", "right", "top", "bottom", "middle", "center", 
 
 def parse_extreme(expression: str) -> Extreme | None:
     """The extreme an expression asks for, when it is the only thing that picks among the instances of the
-    target category: one extreme word before the target noun, no relation or position words; with a numeral
-    before it, that many ("the 2 biggest trees"). None otherwise."""
-    words = tokenize(expression)
+    target category: one extreme word before the target noun or one extreme phrase anywhere ("on the far left"),
+    no relation or other position words; with a numeral before the noun, that many ("the 2 biggest trees").
+    None otherwise."""
+    words = said = tokenize(expression)
+    if any(tuple(said[i:i + len(r)]) == r for i in range(len(said)) for r in RELATION_STARTS):
+        return None        # "the biggest tree near the house", "the cat furthest left of the car"
+    found: list[tuple[str, bool]] = []
+    for phrase, measure, largest in sorted(EXTREME_PHRASES, key=lambda p: -len(p[0])):   # longest first
+        for i in range(len(words) - len(phrase) + 1):
+            if tuple(words[i:i + len(phrase)]) == phrase:
+                found.append((measure, largest))
+                words = words[:i] + words[i + len(phrase):]
+                break
     start, end, entry = head_noun(words)
     if entry is None:
         return None
     before = words[:start]
-    found = [EXTREME_WORDS[w] for w in before if w in EXTREME_WORDS]
+    found += [EXTREME_WORDS[w] for w in before if w in EXTREME_WORDS]
     if len(found) != 1:
         return None
-    rest = words[end:]
-    if any(w in _RESTRICTING for w in words) or any(
-            tuple(rest[i:i + len(r)]) == r for i in range(len(rest)) for r in RELATION_STARTS):
-        return None
-    if any(w in EXTREME_WORDS for w in rest):
+    if any(w in _RESTRICTING for w in words) or any(w in EXTREME_WORDS for w in words[end:]):
         return None
     count = next((NUMBERS[w] for w in before if w in NUMBERS), 1)
     measure, largest = found[0]
@@ -72,12 +92,15 @@ def parse_extreme(expression: str) -> Extreme | None:
 
 
 def box_measure(box: Sequence[float], measure: str) -> float:
-    """The size or height of an (x0, y0, x1, y1) box in image pixels (y grows downwards), larger = more."""
+    """The size, height or place of an (x0, y0, x1, y1) box in image pixels (y grows downwards), larger = more:
+    "right" is the centre's x."""
     x0, y0, x1, y1 = box
     if measure == "area":
         return (x1 - x0) * (y1 - y0)
     if measure == "height":
         return y1 - y0
+    if measure == "right":
+        return (x0 + x1) / 2
     if measure == "top":
         return -y0          # higher on the page = smaller y
     if measure == "bottom":

@@ -18,6 +18,11 @@ def test_parse_reads_the_target_phrase_only():
     assert parse_extreme("the cat next to the biggest tree") is None     # the reference's extreme
     assert parse_extreme("the biggest") is None                          # no target noun
     assert parse_extreme("the biggest smallest tree") is None            # two extremes: unclear
+    assert parse_extreme("the tree on the far left") == Extreme("right", False, 1)
+    assert parse_extreme("the 2 trees furthest to the right") == Extreme("right", True, 2)
+    assert parse_extreme("the cloud nearest the top") == Extreme("top", True, 1)
+    assert parse_extreme("the tree furthest left of the house") is None  # a relation: "left of"
+    assert parse_extreme("the leftmost tree") is None                    # the grammar's word: the model's
 
 
 def test_rank_by_extreme_on_hand_made_boxes():
@@ -29,6 +34,7 @@ def test_rank_by_extreme_on_hand_made_boxes():
     assert rank_by_extreme(boxes, Extreme("height", False))[0] == 1
     assert rank_by_extreme(boxes, Extreme("top", True))[0] == 0     # y0 = 0: highest on the page
     assert rank_by_extreme(boxes, Extreme("bottom", True))[0] == 2  # y1 = 90: lowest
+    assert rank_by_extreme(boxes, Extreme("right", False)) == [0, 1, 2]
     with pytest.raises(ValueError):
         box_measure(boxes[0], "width")
 
