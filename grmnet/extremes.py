@@ -86,7 +86,11 @@ def parse_extreme(expression: str) -> Extreme | None:
         return None
     if any(w in _RESTRICTING for w in words) or any(w in EXTREME_WORDS for w in words[end:]):
         return None
-    count = next((NUMBERS[w] for w in before if w in NUMBERS), 1)
+    count = next((NUMBERS[w] for w in before if w in NUMBERS), None)
+    if count is None:
+        if not entry[1]:
+            return None    # "the biggest trees": how many is not said
+        count = 1
     measure, largest = found[0]
     return Extreme(measure, largest, count)
 

@@ -81,7 +81,9 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
     sweep["grid"] = grid
     chosen = InferenceConfig(score_threshold=best["threshold"], count_floor=best["count_floor"],
                              count_nouns=best["count_nouns"], mask_threshold=region["mask_threshold"],
-                             ink_margin=region["ink_margin"], named_category=region["named_category"])
+                             ink_margin=region["ink_margin"], named_category=region["named_category"],
+                             # the template split has no extreme words to measure it on: kept as it was
+                             resolve_extremes=predictor.inference.resolve_extremes)
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 

@@ -23,6 +23,8 @@ def test_parse_reads_the_target_phrase_only():
     assert parse_extreme("the cloud nearest the top") == Extreme("top", True, 1)
     assert parse_extreme("the tree furthest left of the house") is None  # a relation: "left of"
     assert parse_extreme("the leftmost tree") is None                    # the grammar's word: the model's
+    assert parse_extreme("the biggest trees") is None                     # how many is not said
+    assert parse_extreme("the tallest sheep") == Extreme("height", True, 1)
 
 
 def test_rank_by_extreme_on_hand_made_boxes():
