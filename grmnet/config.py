@@ -71,6 +71,10 @@ class InferenceConfig:
                                        # words itself. On: superlative validation pairs 35.6 -> 60.4 AP (stage 11,
                                        # tools/free_phrasing_set.py); the template split has no such words, so
                                        # `grmnet tune` keeps the value it finds
+    resolve_groups: bool = True        # "the animals", "grab the vehicles" (a broader word, nothing else restricting
+                                       # the target): one batched pass with each member's plural ("the cats", "the
+                                       # dogs", ...), each candidate scored by its member; off: the expression
+                                       # itself, scored by the members' summed probability. Kept by `grmnet tune`
 
     def validate(self) -> None:
         for name in ("score_threshold", "mask_threshold"):

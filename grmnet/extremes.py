@@ -20,7 +20,7 @@ from typing import Sequence
 from grmnet.selection import NUMBERS, RELATION_STARTS, head_noun
 from grmnet.text import tokenize
 
-__all__ = ["Extreme", "EXTREME_WORDS", "parse_extreme", "box_measure", "rank_by_extreme"]
+__all__ = ["Extreme", "EXTREME_WORDS", "parse_extreme", "names_whole_category", "box_measure", "rank_by_extreme"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,15 @@ EXTREME_PHRASES: tuple[tuple[tuple[str, ...], str, bool], ...] = tuple(
 _RESTRICTING = frozenset({"left", "right", "top", "bottom", "middle", "center", "centre", "front", "back",
                           "leftmost", "rightmost", "topmost", "bottommost", "first", "second", "third", "last",
                           "1st", "2nd", "3rd", "corner", "edge", "side"})
+
+
+def names_whole_category(expression: str) -> bool:
+    """Whether the expression picks its targets by their category (and a count) alone: no relation, position,
+    order or extreme words ("the animals", "grab all the vehicles", not "the animals on the left")."""
+    words = tokenize(expression)
+    if any(tuple(words[i:i + len(r)]) == r for i in range(len(words)) for r in RELATION_STARTS):
+        return False
+    return not any(w in _RESTRICTING or w in EXTREME_WORDS for w in words)
 
 
 def parse_extreme(expression: str) -> Extreme | None:

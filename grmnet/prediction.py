@@ -10,13 +10,14 @@ import cv2
 import numpy as np
 import torch
 from torchvision.models.detection.roi_heads import paste_masks_in_image
+from torchvision.ops import batched_nms
 
 from grmnet.data.categories import category_of_label, label_of, singular
 from grmnet.engine import SketchEngine
-from grmnet.extremes import Extreme, parse_extreme, rank_by_extreme
+from grmnet.extremes import Extreme, names_whole_category, parse_extreme, rank_by_extreme
 from grmnet.imaging import ModelInput, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
-from grmnet.partition import partitioner_of
+from grmnet.partition import category_expression, partitioner_of
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import SelectionRule, plural_noun, understand
@@ -114,13 +115,17 @@ class Predictor(SketchEngine):
                                            with_candidates, settings)
         rule = self.rule(threshold)
         start = time.perf_counter()
-        tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
-        out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]
+        understood = self.understand(expression)
+        categories = understood.categories
+        if (self.inference.resolve_groups and len(categories) > 1 and names_whole_category(expression)):
+            out, categories = self._members_out(sketch, categories), ()      # scored by their members already
+        else:
+            tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
+            out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]
         t_refer = time.perf_counter()
         lowest = 0.0 if with_candidates else rule.lowest_score
-        understood = self.understand(expression)
         results = []
-        for candidates in self._instance_variants(sketch, out, lowest, settings, understood.categories):
+        for candidates in self._instance_variants(sketch, out, lowest, settings, categories):
             chosen = rule.choose([c.score for c in candidates], expression)
             returned = label_instances([candidates[i] for i in chosen], singular)
             if self.own_ink and returned:
@@ -137,6 +142,31 @@ class Predictor(SketchEngine):
         self.last_stages_ms.update({"language+rpn+roi_heads": (t_refer - start) * 1e3,
                                     "masks": (time.perf_counter() - t_refer) * 1e3})
         return results
+
+    def _members_out(self, sketch: EncodedSketch, categories: tuple[str, ...]) -> dict:
+        """A broader word's targets ("the animals"): one batched model pass with every member's plural ("the cats",
+        "the dogs", ...), each pass's detections scored by the probability of ITS member, then merged by class-
+        agnostic NMS (one object found under two members comes back once, under the likelier one).
+        -> the model's output dict for one expression (boxes, scores, labels, masks, class_probs)."""
+        texts = [category_expression(c, self.vocab.knows) for c in categories]
+        tokens, lengths = self.vocab.encode_batch(texts, self.cfg.max_words)
+        pairs = len(texts)
+        index = torch.zeros(pairs, dtype=torch.long, device=self.device)
+        per_pair = ImageFeatures(sketch.features.features, [p[index] for p in sketch.features.rpn_parts],
+                                 sketch.features.input_shape)
+        outs = self.model.refer(per_pair, [sketch.inputs.size] * pairs, tokens.to(self.device), lengths,
+                                feature_index=index)
+        merged: dict[str, list[torch.Tensor]] = {k: [] for k in ("boxes", "scores", "labels", "masks", "class_probs")}
+        for c, out in zip(categories, outs):
+            label = label_of(c)
+            merged["boxes"].append(out["boxes"])
+            merged["scores"].append(out["class_probs"][:, label])
+            merged["labels"].append(torch.full_like(out["labels"], label))
+            merged["masks"].append(out["masks"])
+            merged["class_probs"].append(out["class_probs"])
+        out = {k: torch.cat(v) for k, v in merged.items()}
+        keep = batched_nms(out["boxes"], out["scores"], torch.zeros_like(out["labels"]), self.cfg.box_nms_thresh)
+        return {k: v[keep] for k, v in out.items()}
 
     def _refer_extreme(self, sketch: EncodedSketch, expression: str, extreme: Extreme, understood: Understanding,
                        unknown: list[str], threshold: float | None, with_candidates: bool,

@@ -83,7 +83,8 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
                              count_nouns=best["count_nouns"], mask_threshold=region["mask_threshold"],
                              ink_margin=region["ink_margin"], named_category=region["named_category"],
                              # the template split has no extreme words to measure it on: kept as it was
-                             resolve_extremes=predictor.inference.resolve_extremes)
+                             resolve_extremes=predictor.inference.resolve_extremes,
+                             resolve_groups=predictor.inference.resolve_groups)
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 

@@ -110,8 +110,9 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
 
 
 def test_a_broader_word_scores_by_its_members(tmp_path, monkeypatch):
-    """Named scoring of 'the animals': each candidate's probability of being referred as ANY animal (summed over
-    the members; labelled with the likeliest), so a cat and a dog both count and the house does not."""
+    """Named scoring of 'the animals' (resolve_groups off): each candidate's probability of being referred as ANY
+    animal (summed over the members; labelled with the likeliest), so a cat and a dog both count and the house
+    does not."""
     import numpy as np
     import torch
 
@@ -122,7 +123,8 @@ def test_a_broader_word_scores_by_its_members(tmp_path, monkeypatch):
     from fakes import make_tiny_weights
 
     make_tiny_weights(tmp_path)
-    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, named_category=True))
+    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, named_category=True,
+                                             resolve_groups=False))
     p = Predictor(tmp_path)
     image = np.full((256, 256), 255, np.uint8)
     for x in (20, 80, 140):
@@ -143,6 +145,54 @@ def test_a_broader_word_scores_by_its_members(tmp_path, monkeypatch):
     assert round(next(i.score for i in found if i.category == "cat"), 2) == 0.85
     assert [i.category for i in p.refer(sketch, "the building").instances] == ["house"]
     assert p.refer(sketch, "the vehicles").instances == []
+
+
+def test_a_broader_word_alone_asks_for_each_member(tmp_path, monkeypatch):
+    """With resolve_groups, 'the pets' runs one batched pass with each member's own expression ('all the cats',
+    'all the dogs', 'all the rabbits') and keeps what each finds of its member; with more words ('the pets on the
+    left') the expression itself is asked."""
+    import numpy as np
+    import torch
+
+    from grmnet.config import InferenceConfig
+    from grmnet.data.categories import CATEGORIES, label_of
+    from grmnet.extremes import names_whole_category
+    from grmnet.prediction import Predictor
+    from grmnet.weights import save_inference
+    from fakes import make_tiny_weights
+
+    assert names_whole_category("grab all the animals") and not names_whole_category("the animals on the left")
+    assert not names_whole_category("the biggest animal") and not names_whole_category("the pets near the house")
+    make_tiny_weights(tmp_path)
+    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, count_nouns=True,
+                                             named_category=True, resolve_groups=True))
+    p = Predictor(tmp_path)
+    image = np.full((256, 256), 255, np.uint8)
+    for x in (20, 80, 140):
+        image[100:140, x:x + 30] = 0
+    sketch = p.encode(image)
+    s = sketch.inputs.scale
+    boxes = torch.tensor([[x, 100, x + 30, 140] for x in (20, 80, 140)], dtype=torch.float) * s
+    probs = torch.zeros(3, len(CATEGORIES) + 1)
+    probs[0, label_of("cat")], probs[0, 0] = 0.9, 0.1
+    probs[1, label_of("dog")], probs[1, 0] = 0.8, 0.2
+    probs[2, label_of("house")], probs[2, 0] = 0.9, 0.1
+    best, labels = probs[:, 1:].max(dim=1)
+    fake = {"boxes": boxes, "scores": best, "labels": labels + 1, "masks": torch.ones((3, 1, 28, 28)),
+            "class_probs": probs}
+    asked = []
+
+    def refer(features, sizes, tokens, lengths, **kwargs):
+        asked.append(tokens.shape[0])
+        return [dict(fake) for _ in range(tokens.shape[0])]
+    monkeypatch.setattr(p.model, "refer", refer)
+    found = p.refer(sketch, "grab the pets").instances
+    assert asked == [3]                                             # cats, dogs, rabbits in one batch
+    assert sorted((round(i.box[0]), i.category) for i in found) == [(20, "cat"), (80, "dog")]
+    assert p.refer(sketch, "the vehicles").instances == []
+    asked.clear()
+    p.refer(sketch, "the pets on the left")
+    assert asked == [1]                                             # the expression itself
 
 
 def test_adaptive_threads_leave_other_processes_their_cores():
