@@ -215,6 +215,23 @@ def phrasing_section() -> list[str]:
             "", md.read_text().strip(), ""]
 
 
+def free_settings_section(d: dict | None) -> list[str]:
+    """Extremes and broader words, resolved or left to the model, on the generator's free pairs on VALIDATION
+    scenes (tools/free_phrasing_set.py): what decided the inference settings resolve_extremes / resolve_groups."""
+    if not d:
+        return []
+    lines = ["### Extremes and broader words: settings chosen on validation scenes", "",
+             f"`{d['command']}`, then `grmnet evaluate --data data/synth --split val --sentences "
+             "runs/free_val/type_<kind>.json --weights W` with each setting (the generator's own free phrasing on the "
+             "validation scenes, from a seed of its own; at most 8 pairs per image and kind). 'superlative' holds "
+             "every extreme the generator writes, the k leftmost included; the resolver takes those that name one "
+             "extreme and nothing else (`grmnet.extremes.parse_extreme`). Class-agnostic ink-mask AP.", "",
+             "| kind | pairs | weights | setting | mask AP | exact selection % |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['kind']} | {r['pairs']} | {r['weights']} | {r['setting']} | {r['AP']} | {r['exact_selection']} |"
+              for r in d["rows"]]
+    return lines + [""]
+
+
 def layers_section(layers: dict | None) -> list[str]:
     """Layer quality against ink-level ground truth and split latency (tools/measure_layers.py), when measured."""
     if not layers:
@@ -359,6 +376,7 @@ def main() -> None:
     lines += own_ink_section(_load("synthetic_test_own_ink.json"), _load("real_samples_own_ink.json"))
     lines += real_drawings_section()
     lines += phrasing_section()
+    lines += free_settings_section(_load("free_phrasing_settings.json"))
     lines += layers_section(_load("layers.json"))
     lines += training_section() + bench_section(bench)
     lines += tuning_section(_load("tuning.json")) + backbone_section(_load("backbones.json"))
