@@ -277,13 +277,13 @@ def test_named_category_scores_each_candidate_by_the_category_the_expression_nam
            "scores": probs[:, 1:].max(1).values, "labels": probs[:, 1:].argmax(1) + 1,
            "masks": torch.ones((2, 1, 28, 28)), "class_probs": probs}
     best, named = predictor._instance_variants(sketch, out, 0.1, [CandidateSetting(0.5, 0),
-                                                                 CandidateSetting(0.5, 0, True)], "cloud")
+                                                                 CandidateSetting(0.5, 0, True)], ("cloud",))
     assert [(i.category, round(i.score, 2)) for i in best] == [("car", 0.8), ("cloud", 0.6)]
     assert [(i.category, round(i.score, 2)) for i in named] == [("cloud", 0.6), ("cloud", 0.15)]
     assert named[0].ink[81, 80] and not named[0].ink[21, 30]
-    (only,) = predictor._instance_variants(sketch, out, 0.5, [CandidateSetting(0.5, 0, True)], "cloud")
+    (only,) = predictor._instance_variants(sketch, out, 0.5, [CandidateSetting(0.5, 0, True)], ("cloud",))
     assert [i.category for i in only] == ["cloud"]                      # the car is below the floor now
-    (unnamed,) = predictor._instance_variants(sketch, out, 0.1, [CandidateSetting(0.5, 0, True)], None)
+    (unnamed,) = predictor._instance_variants(sketch, out, 0.1, [CandidateSetting(0.5, 0, True)], ())
     assert [i.category for i in unnamed] == ["car", "cloud"]            # no noun: the best category scores
 
 
