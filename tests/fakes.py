@@ -106,3 +106,30 @@ def Instance(category: str, index: int, label: str, ink: np.ndarray, region: np.
     ys, xs = np.nonzero(region | ink)
     box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)) if len(xs) else (0, 0, 0, 0)
     return ReferredInstance(category, score, box, ink.astype(bool), region.astype(bool), index, label)
+
+
+def predictor_with_detections(tmp_path: Path, inference, boxes: list[tuple[int, int, int, int]],
+                              class_probs: torch.Tensor):
+    """A Predictor on tiny weights (inference settings `inference`) whose model finds the same objects for every
+    expression: `boxes` (x0, y0, x1, y1 in pixels of a 256x256 sketch, each inked solid) with `class_probs`
+    [n, classes] (column 0: not referred). -> (predictor, encoded sketch, batch sizes the model was asked)."""
+    from grmnet.prediction import Predictor
+    from grmnet.weights import save_inference
+
+    make_tiny_weights(tmp_path)
+    save_inference(tmp_path, inference)
+    p = Predictor(tmp_path)
+    image = np.full((256, 256), 255, np.uint8)
+    for x0, y0, x1, y1 in boxes:
+        image[y0:y1, x0:x1] = 0
+    sketch = p.encode(image)
+    best, labels = class_probs[:, 1:].max(dim=1)
+    out = {"boxes": torch.tensor(boxes, dtype=torch.float) * sketch.inputs.scale, "scores": best,
+           "labels": labels + 1, "masks": torch.ones((len(boxes), 1, 28, 28)), "class_probs": class_probs}
+    asked: list[int] = []
+
+    def refer(features, sizes, tokens, lengths, **kwargs):
+        asked.append(tokens.shape[0])
+        return [dict(out) for _ in range(tokens.shape[0])]
+    p.model.refer = refer
+    return p, sketch, asked

@@ -1,5 +1,4 @@
 """Extremes of size and height ("the biggest tree") resolved from the boxes of every instance of the category."""
-import numpy as np
 import pytest
 import torch
 
@@ -41,33 +40,22 @@ def test_rank_by_extreme_on_hand_made_boxes():
         box_measure(boxes[0], "width")
 
 
-def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path, monkeypatch):
+def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path):
     """With resolve_extremes, 'the smallest tree' is the smallest of the trees the plural query returns, not the
     model's best-scored tree; AP candidates rank it first."""
+    import dataclasses
+
     from grmnet.config import InferenceConfig
     from grmnet.data.categories import CATEGORIES, label_of
-    from grmnet.prediction import Predictor
-    from grmnet.weights import save_inference
-    from fakes import make_tiny_weights
+    from fakes import predictor_with_detections
 
-    make_tiny_weights(tmp_path)
-    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, count_nouns=True,
-                                             named_category=True, resolve_extremes=True))
-    p = Predictor(tmp_path)
-    image = np.full((256, 256), 255, np.uint8)
     sizes = {20: 60, 100: 30, 170: 45}             # x -> box height (and width / 2)
-    for x, h in sizes.items():
-        image[200 - h:200, x:x + h // 2] = 0
-    sketch = p.encode(image)
-    s = sketch.inputs.scale
-    boxes = torch.tensor([[x, 200 - h, x + h // 2, 200] for x, h in sizes.items()], dtype=torch.float) * s
     probs = torch.zeros(3, len(CATEGORIES) + 1)
     probs[:, label_of("tree")] = torch.tensor([0.95, 0.7, 0.9])
     probs[:, 0] = 1 - probs[:, label_of("tree")]
-    best, labels = probs[:, 1:].max(dim=1)
-    fake = {"boxes": boxes, "scores": best, "labels": labels + 1, "masks": torch.ones((3, 1, 28, 28)),
-            "class_probs": probs}
-    monkeypatch.setattr(p.model, "refer", lambda *a, **k: [fake])
+    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_extremes=True),
+        [(x, 200 - h, x + h // 2, 200) for x, h in sizes.items()], probs)
 
     def xs(result):
         return [round(i.box[0]) for i in result.instances]
@@ -79,5 +67,5 @@ def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path, monkeypatc
     assert [round(c.box[0]) for c in result.candidates][0] == 100
     assert result.returned_flags() == [True, False, False]
     assert result.instances[0].label == "tree 1" and result.understood.category == "tree"
-    p.inference = type(p.inference)(**{**p.inference.__dict__, "resolve_extremes": False})
+    p.inference = dataclasses.replace(p.inference, resolve_extremes=False)
     assert xs(p.refer(sketch, "the smallest tree")) == [20]          # off: the model's best-scored tree

@@ -109,37 +109,30 @@ def test_predictor_applies_the_stated_count(tmp_path, monkeypatch):
     assert xs(p.refer(sketch, "the cat", threshold=0.4)) == [80]       # singular: the best one
 
 
-def test_a_broader_word_scores_by_its_members(tmp_path, monkeypatch):
+def _pets_and_house():
+    """Three objects: a cat, a dog and a house (class probabilities [3, classes])."""
+    import torch
+
+    from grmnet.data.categories import CATEGORIES, label_of
+    probs = torch.zeros(3, len(CATEGORIES) + 1)
+    probs[0, label_of("cat")], probs[0, 0] = 0.9, 0.1
+    probs[1, label_of("dog")], probs[1, 0] = 0.8, 0.2
+    probs[2, label_of("house")], probs[2, 0] = 0.9, 0.1
+    return [(x, 100, x + 30, 140) for x in (20, 80, 140)], probs
+
+
+def test_a_broader_word_scores_by_its_members(tmp_path):
     """Named scoring of 'the animals' (resolve_groups off): each candidate's probability of being referred as ANY
     animal (summed over the members; labelled with the likeliest), so a cat and a dog both count and the house
     does not."""
-    import numpy as np
-    import torch
-
     from grmnet.config import InferenceConfig
-    from grmnet.data.categories import CATEGORIES, label_of
-    from grmnet.prediction import Predictor
-    from grmnet.weights import save_inference
-    from fakes import make_tiny_weights
+    from grmnet.data.categories import label_of
+    from fakes import predictor_with_detections
 
-    make_tiny_weights(tmp_path)
-    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, named_category=True,
-                                             resolve_groups=False))
-    p = Predictor(tmp_path)
-    image = np.full((256, 256), 255, np.uint8)
-    for x in (20, 80, 140):
-        image[100:140, x:x + 30] = 0
-    sketch = p.encode(image)
-    s = sketch.inputs.scale
-    boxes = torch.tensor([[x, 100, x + 30, 140] for x in (20, 80, 140)], dtype=torch.float) * s
-    probs = torch.zeros(3, len(CATEGORIES) + 1)
+    boxes, probs = _pets_and_house()
     probs[0, label_of("cat")], probs[0, label_of("dog")], probs[0, 0] = 0.45, 0.4, 0.15    # an animal, unsure which
-    probs[1, label_of("dog")], probs[1, 0] = 0.9, 0.1
-    probs[2, label_of("house")], probs[2, 0] = 0.7, 0.3
-    best, labels = probs[:, 1:].max(dim=1)
-    fake = {"boxes": boxes, "scores": best, "labels": labels + 1, "masks": torch.ones((3, 1, 28, 28)),
-            "class_probs": probs}
-    monkeypatch.setattr(p.model, "refer", lambda *a, **k: [fake])
+    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, named_category=True, resolve_groups=False), boxes, probs)
     found = p.refer(sketch, "the animals").instances
     assert sorted((round(i.box[0]), i.category) for i in found) == [(20, "cat"), (80, "dog")]
     assert round(next(i.score for i in found if i.category == "cat"), 2) == 0.85
@@ -147,45 +140,20 @@ def test_a_broader_word_scores_by_its_members(tmp_path, monkeypatch):
     assert p.refer(sketch, "the vehicles").instances == []
 
 
-def test_a_broader_word_alone_asks_for_each_member(tmp_path, monkeypatch):
+def test_a_broader_word_alone_asks_for_each_member(tmp_path):
     """With resolve_groups, 'the pets' runs one batched pass with each member's own expression ('all the cats',
     'all the dogs', 'all the rabbits') and keeps what each finds of its member; with more words ('the pets on the
     left') the expression itself is asked."""
-    import numpy as np
-    import torch
-
     from grmnet.config import InferenceConfig
-    from grmnet.data.categories import CATEGORIES, label_of
     from grmnet.extremes import names_whole_category
-    from grmnet.prediction import Predictor
-    from grmnet.weights import save_inference
-    from fakes import make_tiny_weights
+    from fakes import predictor_with_detections
 
     assert names_whole_category("grab all the animals") and not names_whole_category("the animals on the left")
     assert not names_whole_category("the biggest animal") and not names_whole_category("the pets near the house")
-    make_tiny_weights(tmp_path)
-    save_inference(tmp_path, InferenceConfig(score_threshold=0.6, count_floor=0.5, count_nouns=True,
-                                             named_category=True, resolve_groups=True))
-    p = Predictor(tmp_path)
-    image = np.full((256, 256), 255, np.uint8)
-    for x in (20, 80, 140):
-        image[100:140, x:x + 30] = 0
-    sketch = p.encode(image)
-    s = sketch.inputs.scale
-    boxes = torch.tensor([[x, 100, x + 30, 140] for x in (20, 80, 140)], dtype=torch.float) * s
-    probs = torch.zeros(3, len(CATEGORIES) + 1)
-    probs[0, label_of("cat")], probs[0, 0] = 0.9, 0.1
-    probs[1, label_of("dog")], probs[1, 0] = 0.8, 0.2
-    probs[2, label_of("house")], probs[2, 0] = 0.9, 0.1
-    best, labels = probs[:, 1:].max(dim=1)
-    fake = {"boxes": boxes, "scores": best, "labels": labels + 1, "masks": torch.ones((3, 1, 28, 28)),
-            "class_probs": probs}
-    asked = []
-
-    def refer(features, sizes, tokens, lengths, **kwargs):
-        asked.append(tokens.shape[0])
-        return [dict(fake) for _ in range(tokens.shape[0])]
-    monkeypatch.setattr(p.model, "refer", refer)
+    boxes, probs = _pets_and_house()
+    p, sketch, asked = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_groups=True),
+        boxes, probs)
     found = p.refer(sketch, "grab the pets").instances
     assert asked == [3]                                             # cats, dogs, rabbits in one batch
     assert sorted((round(i.box[0]), i.category) for i in found) == [(20, "cat"), (80, "dog")]
