@@ -119,6 +119,10 @@ class Predictor(SketchEngine):
         categories = understood.categories
         if (self.inference.resolve_groups and len(categories) > 1 and names_whole_category(expression)):
             out, categories = self._members_out(sketch, categories), ()      # scored by their members already
+            if rule.count_floor is not None:
+                # a member's own expression finds its instances with near-certain scores: a stated count is
+                # not filled from below the threshold (that only adds other objects when members are absent)
+                rule = dataclasses.replace(rule, count_floor=max(rule.count_floor, rule.threshold))
         else:
             tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
             out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]

@@ -145,6 +145,7 @@ def test_a_broader_word_alone_asks_for_each_member(tmp_path):
     'all the dogs', 'all the rabbits') and keeps what each finds of its member; with more words ('the pets on the
     left') the expression itself is asked."""
     from grmnet.config import InferenceConfig
+    from grmnet.data.categories import label_of
     from grmnet.extremes import names_whole_category
     from fakes import predictor_with_detections
 
@@ -161,6 +162,11 @@ def test_a_broader_word_alone_asks_for_each_member(tmp_path):
     asked.clear()
     p.refer(sketch, "the pets on the left")
     assert asked == [1]                                             # the expression itself
+    # 'all the pets' states three or more, but a member's own expression is sure of its instances: the third is
+    # not filled from below the threshold (a 0.55 'rabbit' that is really the house)
+    probs[2, label_of("rabbit")] = 0.55
+    found = p.refer(sketch, "all the pets").instances
+    assert sorted(i.category for i in found) == ["cat", "dog"]
 
 
 def test_adaptive_threads_leave_other_processes_their_cores():
