@@ -148,9 +148,10 @@ class Predictor(SketchEngine):
         return results
 
     def _members_out(self, sketch: EncodedSketch, categories: tuple[str, ...]) -> dict:
-        """A broader word's targets ("the animals"): one batched model pass with every member's plural ("the cats",
-        "the dogs", ...), each pass's detections scored by the probability of ITS member, then merged by class-
-        agnostic NMS (one object found under two members comes back once, under the likelier one).
+        """A broader word's targets ("the animals"): one batched model pass with every member's own expression
+        ("all the cats", "all the dogs", ...: `category_expression`), each pass's detections scored by the
+        probability of ITS member, then merged by class-agnostic NMS (one object found under two members comes
+        back once, under the likelier one).
         -> the model's output dict for one expression (boxes, scores, labels, masks, class_probs)."""
         texts = [category_expression(c, self.vocab.knows) for c in categories]
         tokens, lengths = self.vocab.encode_batch(texts, self.cfg.max_words)
