@@ -96,6 +96,12 @@ def training_section() -> list[str]:
             "fresh scenes on the fly (`grmnet train --online-seed`, `tools/train_gpu.sh`)", "", *table, ""]
 
 
+def rows_table(columns: list[tuple[str, str]], rows: list[dict]) -> list[str]:
+    """A markdown table: columns (heading, key of each row dict)."""
+    return (["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+            + ["| " + " | ".join(str(r[k]) for _, k in columns) + " |" for r in rows])
+
+
 def thread_counts(threads) -> str:
     """bench.json's threads: one number (older runs) or the count chosen per stage."""
     return ", ".join(f"{k} {v}" for k, v in threads.items()) if isinstance(threads, dict) else str(threads)
@@ -175,10 +181,9 @@ def tuning_section(t: dict | None) -> list[str]:
                   f"`{absent['command']}`): share answered with nothing. The count floor trades these against exact "
                   "selection where the named objects are present. The tune keeps, among the rules within one standard error "
                   "of the best exact selection on the validation split (where 5 % of the pairs name an absent "
-                  "category), the one with the most right empty answers (`grmnet.tuning.choose_rule`).", "",
-                  "| weights | settings | pairs | nothing returned % |", "|---|---|---|---|"]
-        lines += [f"| {r['weights']} | {r['settings']} | {r['pairs']} | {r['nothing_returned_pct']} |"
-                  for r in absent["rows"]]
+                  "category), the one with the most right empty answers (`grmnet.tuning.choose_rule`).", ""]
+        lines += rows_table([("weights", "weights"), ("settings", "settings"), ("pairs", "pairs"),
+                             ("nothing returned %", "nothing_returned_pct")], absent["rows"])
     lines += ["", "| score threshold | exact selection % | no-target accuracy % |", "|---|---|---|"]
     lines += [f"| {k} | {v['exact_selection']} | {v['no_target_accuracy']} |" for k, v in t["thresholds"].items()]
     if t.get("count_floors"):
@@ -225,10 +230,9 @@ def free_settings_section(d: dict | None) -> list[str]:
              "runs/free_val/type_<kind>.json --weights W` with each setting (the generator's own free phrasing on the "
              "validation scenes, from a seed of its own; at most 8 pairs per image and kind). 'superlative' holds "
              "every extreme the generator writes, the k leftmost included; the resolver takes those that name one "
-             "extreme and nothing else (`grmnet.extremes.parse_extreme`). Class-agnostic ink-mask AP.", "",
-             "| kind | pairs | weights | setting | mask AP | exact selection % |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['kind']} | {r['pairs']} | {r['weights']} | {r['setting']} | {r['AP']} | {r['exact_selection']} |"
-              for r in d["rows"]]
+             "extreme and nothing else (`grmnet.extremes.parse_extreme`). Class-agnostic ink-mask AP.", ""]
+    lines += rows_table([("kind", "kind"), ("pairs", "pairs"), ("weights", "weights"), ("setting", "setting"),
+                         ("mask AP", "AP"), ("exact selection %", "exact_selection")], d["rows"])
     return lines + [""]
 
 
