@@ -14,6 +14,9 @@ ownership from the strokes themselves (pure numpy / OpenCV; no torch in the core
    skeleton + junction points) and each piece goes to the object that claims most of it; pieces nobody claims
    join an owned neighbour piece when they lie inside that object's box (a tail tip), else stay unclaimed
    (the base "Sketch" layer).
+4. ``junction_bars`` / ``continue_bars``: at a T-junction (a stroke passing straight through, another ending
+   on it: how occlusion looks) the passing stroke is one object's outline; a piece of it that the object behind
+   took across the junction goes back to the object in front.
 
 ``assign_to_partition`` maps a referring result onto the partition (same object = same layer across queries);
 ``detect_all`` finds every object of a sketch with the referring model (torch is imported lazily there).
@@ -29,7 +32,8 @@ import cv2
 import numpy as np
 
 __all__ = ["Detection", "PartitionConfig", "InkPartition", "paste_mask", "depth_order", "pixel_claims",
-           "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "partition_ink", "spread_to_soft_ink",
+           "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "junction_bars", "continue_bars",
+           "partition_ink", "spread_to_soft_ink",
            "DetectAllConfig", "detect_all", "category_sentences", "AssignConfig", "assign_to_partition",
            "partition_instances", "SketchPartitioner", "partitioner_of", "split_into_layers"]
 
@@ -85,12 +89,14 @@ class PartitionConfig:
     duplicate_cover: float = 0.8     # a detection whose claims lie this much inside a better one is a duplicate
     stray_distance: float = 0.0      # px: a stroke nobody claims joins the one object whose ink lies this close...
                                      # (...and whose box holds inside_box of it); 0 = off: no gain on synthetic val
+    junction_radius: float = 10.0    # px: T-junction branch directions are taken this far (0 = no continuation)
     min_score: float = 0.5           # detections below this score are ignored
     min_ink: int = 30                # px (at 750 px): an object owning less ink is dropped
 
     def scaled(self, image_shape: tuple[int, int]) -> "PartitionConfig":
         s = max(image_shape) / 750.0
-        return replace(self, claim_radius=self.claim_radius * s, stray_distance=self.stray_distance * s, min_ink=max(1, int(round(self.min_ink * s * s))))
+        return replace(self, claim_radius=self.claim_radius * s, stray_distance=self.stray_distance * s,
+                       junction_radius=self.junction_radius * s, min_ink=max(1, int(round(self.min_ink * s * s))))
 
 
 @dataclass
@@ -271,10 +277,15 @@ class StrokePieces:
     sections  int32 [H, W]: 0 = paper; 1..m = the skeleton pixel nearest to each ink pixel (a stroke's cross-
               section: ownership changes ALONG a stroke, never across its width)
     piece_of_section  int32 [m + 1]: the piece of each section (0 for 0)
+    skeleton  bool [H, W]: the strokes thinned to one pixel
+    first_junction  pieces numbered from here on are junctions (with their skeleton neighbours), those below
+              branches
     """
     pieces: np.ndarray
     sections: np.ndarray
     piece_of_section: np.ndarray
+    skeleton: np.ndarray | None = None
+    first_junction: int = 1
 
     @property
     def n_pieces(self) -> int:
@@ -289,12 +300,13 @@ def stroke_pieces(ink: np.ndarray) -> StrokePieces:
     box = bbox_of(ink)
     if box is None:
         empty = np.zeros(ink.shape, np.int32)
-        return StrokePieces(empty, empty, np.zeros(1, np.int32))
+        return StrokePieces(empty, empty, np.zeros(1, np.int32), np.zeros(ink.shape, bool))
     x0, y0, x1, y1 = box
     cut = _stroke_pieces(np.ascontiguousarray(ink[y0:y1, x0:x1]))
     pieces, sections = np.zeros(ink.shape, np.int32), np.zeros(ink.shape, np.int32)
-    pieces[y0:y1, x0:x1], sections[y0:y1, x0:x1] = cut.pieces, cut.sections
-    return StrokePieces(pieces, sections, cut.piece_of_section)
+    skeleton = np.zeros(ink.shape, bool)
+    pieces[y0:y1, x0:x1], sections[y0:y1, x0:x1], skeleton[y0:y1, x0:x1] = cut.pieces, cut.sections, cut.skeleton
+    return StrokePieces(pieces, sections, cut.piece_of_section, skeleton, cut.first_junction)
 
 
 def _stroke_pieces(ink: np.ndarray) -> StrokePieces:
@@ -313,7 +325,7 @@ def _stroke_pieces(ink: np.ndarray) -> StrokePieces:
                                                  labelType=cv2.DIST_LABEL_PIXEL)
     sections = np.where(ink, nearest, 0).astype(np.int32)
     piece_of_section = np.concatenate([[0], node[skeleton]]).astype(np.int32)
-    return StrokePieces(piece_of_section[sections], sections, piece_of_section)
+    return StrokePieces(piece_of_section[sections], sections, piece_of_section, skeleton, n_branch)
 
 
 def piece_adjacency(labels: np.ndarray) -> np.ndarray:
@@ -330,6 +342,81 @@ def piece_adjacency(labels: np.ndarray) -> np.ndarray:
         keys.append(np.minimum(a, b) * n + np.maximum(a, b))
     keys = np.unique(np.concatenate(keys))
     return np.stack([keys // n, keys % n], axis=1)
+
+
+def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> np.ndarray:
+    """Occlusion T-junctions: where three branches meet and two of them continue each other in a straight line
+    (directions from the junction opposite within ~30 degrees, `straight` = -cos), those two are one stroke
+    passing by (the outline of the object in front) and the third ends there (a stroke of an object behind, or
+    of the same object's interior). Directions are taken over each branch's skeleton within `radius` px of the
+    junction's centre.
+
+    -> int [J, 3] rows (bar piece, bar piece, stem piece), piece numbers of `cut.pieces`
+    """
+    skeleton = cut.skeleton
+    if skeleton is None or cut.first_junction > cut.n_pieces:
+        return np.zeros((0, 3), np.int64)
+    pairs = piece_adjacency(cut.pieces)
+    is_junction = pairs >= cut.first_junction
+    mixed = is_junction[:, 0] != is_junction[:, 1]
+    pairs = np.where(is_junction[mixed][:, :1], pairs[mixed], pairs[mixed][:, ::-1])    # (junction, branch)
+    if len(pairs) == 0:
+        return np.zeros((0, 3), np.int64)
+    sy, sx = np.nonzero(skeleton)
+    label = cut.pieces[sy, sx]
+    n = cut.n_pieces + 1
+    size = np.maximum(np.bincount(label, minlength=n), 1)
+    centre = np.stack([np.bincount(label, weights=sx, minlength=n), np.bincount(label, weights=sy, minlength=n)],
+                      axis=1) / size[:, None]
+    order = np.argsort(label, kind="stable")
+    starts = np.searchsorted(label[order], np.arange(n + 1))
+    rows = []
+    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+    bounds = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a != 3:
+            continue
+        j, branches = pairs[a, 0], pairs[a:b, 1]
+        dirs = []
+        for br in branches:
+            idx = order[starts[br]:starts[br + 1]]
+            d = np.stack([sx[idx], sy[idx]], axis=1) - centre[j]
+            near = d[(d ** 2).sum(axis=1) <= radius * radius]
+            v = (near if len(near) else d).mean(axis=0)
+            dirs.append(v / max(float(np.hypot(*v)), 1e-6))
+        cos = np.array(dirs) @ np.array(dirs).T
+        for x, y, z in ((0, 1, 2), (0, 2, 1), (1, 2, 0)):
+            if cos[x, y] <= -straight and cos[z, x] < straight and cos[z, y] < straight:
+                rows.append((branches[x], branches[y], branches[z]))
+                break
+    return np.array(rows, np.int64).reshape(-1, 3)
+
+
+def continue_bars(bars: np.ndarray, piece_owner: np.ndarray, fits: np.ndarray, depth: np.ndarray,
+                  rounds: int = 8) -> np.ndarray:
+    """Make each T-junction's bar one object's: when its two pieces have different owners and the stem shares
+    one of them, that bar piece was taken by the object behind across the junction; it goes to the other bar
+    piece's owner when that object is in front of the stem's (occlusion draws the front outline through) and
+    the piece fits it (`fits[piece, object]`, e.g. lies in its box). Repeated, so a stroke passing several
+    junctions is carried along.
+
+    bars int [J, 3] (see junction_bars), piece_owner int [P] (-1 none), fits bool [P, K], depth int [K] (drawing
+    order, 0 = farthest back) -> updated piece_owner
+    """
+    owner = piece_owner.copy()
+    for _ in range(rounds):
+        changed = False
+        for a, b, c in bars:
+            oa, ob, oc = owner[a], owner[b], owner[c]
+            if oa < 0 or ob < 0 or oa == ob:
+                continue
+            wrong, right = (a, ob) if oc == oa else (b, oa) if oc == ob else (-1, -1)
+            if wrong >= 0 and fits[wrong, right] and depth[right] > depth[oc]:
+                owner[wrong] = right
+                changed = True
+        if not changed:
+            break
+    return owner
 
 
 # ---- partition --------------------------------------------------------------------------------------------
@@ -440,6 +527,9 @@ def partition_ink(ink: np.ndarray, detections: Sequence[Detection], cfg: Partiti
         piece_owner = _grow_into_unclaimed(cut.pieces, piece_owner, piece_of, ys[rest], xs[rest], boxes, cfg)
         undecided = decided < 0
         decided[undecided] = piece_owner[piece_of[undecided]]
+        if cfg.junction_radius > 0:
+            decided = _continue_through_junctions(cut, decided, piece_of, xs[rest], ys[rest], boxes, depth,
+                                                  cfg)
         final[rest] = decided
 
     owner[ys, xs] = final
@@ -454,6 +544,33 @@ def partition_ink(ink: np.ndarray, detections: Sequence[Detection], cfg: Partiti
         objects = [o for o, s in zip(objects, small) if not s]
         depth = depth_order(objects)
     return InkPartition(owner, objects, depth)
+
+
+def _continue_through_junctions(cut: StrokePieces, decided: np.ndarray, piece_of: np.ndarray, xs: np.ndarray,
+                                ys: np.ndarray, boxes: np.ndarray, depth: np.ndarray, cfg: PartitionConfig
+                                ) -> np.ndarray:
+    """Owners of the shared strokes' pixels after T-junction continuation (`junction_bars`, `continue_bars`):
+    a piece changes owner whole, and only to an object whose grown box holds all of it.
+
+    decided int [N] (-1 none), piece_of / xs / ys [N], boxes float [K, 4], depth int [K] -> int [N]
+    """
+    bars = junction_bars(cut, cfg.junction_radius)
+    if len(bars) == 0:
+        return decided
+    n, k = cut.n_pieces + 1, len(boxes)
+    counts = _counts_by_owner(piece_of, decided, n, k)[:, :k]
+    major = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
+    lo_x, lo_y = np.full(n, np.inf), np.full(n, np.inf)
+    hi_x, hi_y = np.full(n, -np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo_x, piece_of, xs); np.minimum.at(lo_y, piece_of, ys)
+    np.maximum.at(hi_x, piece_of, xs); np.maximum.at(hi_y, piece_of, ys)
+    fits = ((lo_x[:, None] >= boxes[None, :, 0]) & (lo_y[:, None] >= boxes[None, :, 1])
+            & (hi_x[:, None] <= boxes[None, :, 2]) & (hi_y[:, None] <= boxes[None, :, 3]))
+    carried = continue_bars(bars, major, fits, depth)
+    moved = carried != major
+    if not moved.any():
+        return decided
+    return np.where(moved[piece_of], carried[piece_of], decided)
 
 
 def _adopt_strays(owner: np.ndarray, ink: np.ndarray, strokes: np.ndarray, n_strokes: int, boxes: np.ndarray,

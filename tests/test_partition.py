@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 import pytest
 
-from grmnet.partition import (Detection, InkPartition, PartitionConfig, claim_owner, depth_order, paste_mask,
-                              piece_adjacency, partition_ink, spread_to_soft_ink, stroke_pieces,
-                              suppress_duplicates, pixel_claims, thin)
+from grmnet.partition import (Detection, InkPartition, PartitionConfig, claim_owner, continue_bars, depth_order,
+                              junction_bars, paste_mask, piece_adjacency, partition_ink, spread_to_soft_ink,
+                              stroke_pieces, suppress_duplicates, pixel_claims, thin)
 
 SIZE = (200, 300)          # (H, W): small images; configs below are unscaled (750 px sizes scale down)
 
@@ -79,6 +79,30 @@ def test_stroke_pieces_cut_a_t_junction_into_three_branches_and_a_junction():
     big = [i for i in range(1, n + 1) if (labels == i).sum() > 60]
     assert len(big) == 3                                                      # left, right, stem
     assert labels[50, 30] != labels[50, 210] != labels[170, 120]
+
+
+def test_junction_bars_find_the_straight_bar_and_the_stem_of_a_t():
+    t = line((20, 50), (220, 50), 3) | line((120, 50), (120, 180), 3)
+    cut = stroke_pieces(t)
+    bars = junction_bars(cut, radius=10)
+    assert len(bars) == 1
+    left, right, stem = cut.pieces[50, 30], cut.pieces[50, 210], cut.pieces[170, 120]
+    assert sorted(bars[0][:2]) == sorted([left, right]) and bars[0][2] == stem
+    # a Y (three branches 120 degrees apart) has no straight bar: nothing to continue
+    y = line((120, 100), (120, 20), 3) | line((120, 100), (40, 150), 3) | line((120, 100), (200, 150), 3)
+    assert len(junction_bars(stroke_pieces(y), radius=10)) == 0
+
+
+def test_continue_bars_gives_a_broken_bar_to_the_object_in_front_of_the_stem():
+    bars = np.array([[1, 2, 3]])                 # pieces 1 and 2 are the bar, 3 the stem
+    owner = np.array([-1, 0, 1, 1])              # the object behind (1) took bar piece 2 along with its stem
+    fits = np.ones((4, 2), bool)
+    assert continue_bars(bars, owner, fits, depth=np.array([1, 0])).tolist() == [-1, 0, 0, 1]
+    # object 0 behind the stem's object: a bar cannot be its outline passing in front; nothing moves
+    assert continue_bars(bars, owner, fits, depth=np.array([0, 1])).tolist() == [-1, 0, 1, 1]
+    # the piece outside object 0's box: nothing moves
+    fits[2, 0] = False
+    assert continue_bars(bars, owner, fits, depth=np.array([1, 0])).tolist() == [-1, 0, 1, 1]
 
 
 def test_piece_adjacency_lists_touching_pieces_once():
