@@ -37,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from grmnet.errors import ExpressionError  # noqa: E402
 from grmnet.data.sketchyscene import read_sample, read_sentences, sentences_path  # noqa: E402
 from grmnet.imaging import ink_mask, liftable_inks, soft_ink_mask, spread_to_fringe, to_grey  # noqa: E402
-from grmnet.partition import SketchPartitioner, pixel_claims  # noqa: E402
+from grmnet.partition import PartitionConfig, SketchPartitioner, pixel_claims  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "sketchyscene_samples"
 MATCH_IOU = 0.5
@@ -310,6 +311,19 @@ def bench(engine, partitioner: SketchPartitioner, image: str, repeats: int) -> d
             "load_average": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count()}
 
 
+def partition_settings(pairs: list[str]) -> PartitionConfig:
+    """["junction_radius=0", ...] -> PartitionConfig with those settings (each parsed as its field's type)."""
+    defaults = PartitionConfig()
+    changes = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if not hasattr(defaults, name):
+            raise SystemExit(f"--partition: no setting {name!r} in PartitionConfig")
+        kind = type(getattr(defaults, name))
+        changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return replace(defaults, **changes)
+
+
 def torch_threads() -> int:
     import torch
     return torch.get_num_threads()
@@ -326,6 +340,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="write the numbers here (e.g. docs/results/layers.json)")
     parser.add_argument("--causes", action="store_true",
                         help="break impurity and leftover of the partition's layers down by cause")
+    parser.add_argument("--partition", action="append", default=[], metavar="NAME=VALUE",
+                        help="a PartitionConfig setting other than its default, e.g. junction_radius=0 (ablation)")
     parser.add_argument("--bench", action="store_true", help="latency of the whole-sketch split only")
     parser.add_argument("--image", action="append", default=None,
                         help="sketch(es) to time (default: resources/examples/scene_1.png and the densest real sample)")
@@ -334,7 +350,7 @@ def main(argv=None) -> int:
 
     from grmnet.prediction import Predictor
     engine = Predictor(args.weights)
-    partitioner = SketchPartitioner(engine)
+    partitioner = SketchPartitioner(engine, partition_cfg=partition_settings(args.partition))
     command = "python tools/measure_layers.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.bench:
         images = args.image or [str(p) for p in (ROOT / "resources" / "examples" / "scene_1.png",

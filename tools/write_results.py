@@ -271,6 +271,7 @@ def layers_section(layers: dict | None) -> list[str]:
                         f"{m['overlap_share_of_ink'] * 100:.2f} % | {'–' if exact is None else f'{exact * 100:.1f}'} | "
                         f"{'–' if same is None else f'{same:.2f}'} |")
         lines.append("")
+    lines += junction_ablation_lines()
     bench = layers.get("bench")
     if bench:
         lines += [f"`{bench['command']}`", "",
@@ -283,6 +284,27 @@ def layers_section(layers: dict | None) -> list[str]:
                          f"{b['second_query_ms']['p90']} | {stages} | {b['load_average'][0]} |")
         lines += ["", f"{bench['bench'][0]['cpus']} CPUs, {bench.get('threads', '?')} torch threads.", ""]
     return lines
+
+
+def junction_ablation_lines() -> list[str]:
+    """T-junction continuation (grmnet.partition.junction_bars) off and on, on synthetic validation scenes."""
+    runs = [(name, _load(f"layers_val_junctions_{name}.json")) for name in ("off", "on")]
+    if not all(r for _, r in runs):
+        return []
+    lines = ["T-junction continuation (a stroke passing straight through a junction is the front object's outline; "
+             "a piece of it the object behind took goes to the object in front), chosen on validation scenes only:", ""]
+    lines += [f"- {name}: `{r['accuracy']['command']}`" for name, r in runs]
+    lines += ["", "| continuation | layers | matched (recall) | purity | completeness | move leftover | exact selection % |",
+              "|---|---|---|---|---|---|---|"]
+    for name, r in runs:
+        block = r["accuracy"]["synthetic_val"]
+        for kind in ("split", "referring"):
+            m = block[kind]["after"]
+            exact = m.get("exact_selection")
+            lines.append(f"| {name} | {kind} | {m['matched']} ({m['recall']:.3f}) | {m['purity']:.4f} | "
+                         f"{m['completeness']:.4f} | {m['move_leftover'] * 100:.2f} % | "
+                         f"{'–' if exact is None else f'{exact * 100:.1f}'} |")
+    return lines + [""]
 
 
 def _jsonl(name: str) -> list[dict]:
