@@ -560,12 +560,11 @@ def _continue_through_junctions(cut: StrokePieces, decided: np.ndarray, piece_of
     n, k = cut.n_pieces + 1, len(boxes)
     counts = _counts_by_owner(piece_of, decided, n, k)[:, :k]
     major = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
-    lo_x, lo_y = np.full(n, np.inf), np.full(n, np.inf)
-    hi_x, hi_y = np.full(n, -np.inf), np.full(n, -np.inf)
-    np.minimum.at(lo_x, piece_of, xs); np.minimum.at(lo_y, piece_of, ys)
-    np.maximum.at(hi_x, piece_of, xs); np.maximum.at(hi_y, piece_of, ys)
-    fits = ((lo_x[:, None] >= boxes[None, :, 0]) & (lo_y[:, None] >= boxes[None, :, 1])
-            & (hi_x[:, None] <= boxes[None, :, 2]) & (hi_y[:, None] <= boxes[None, :, 3]))
+    # a piece fits an object when its bounding box lies inside the object's grown box
+    lo, hi = np.full((n, 2), np.inf), np.full((n, 2), -np.inf)
+    np.minimum.at(lo, piece_of, np.stack([xs, ys], axis=1))
+    np.maximum.at(hi, piece_of, np.stack([xs, ys], axis=1))
+    fits = (lo[:, None] >= boxes[None, :, :2]).all(-1) & (hi[:, None] <= boxes[None, :, 2:]).all(-1)
     carried = continue_bars(bars, major, fits, depth)
     moved = carried != major
     if not moved.any():
