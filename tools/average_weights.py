@@ -1,0 +1,48 @@
+"""Average the weights of several fine-tunes of one model (a uniform "model soup", Wortsman et al. 2022).
+
+    python tools/average_weights.py OUT RUN [RUN ...]
+
+Every RUN must hold the same architecture and vocabulary (config.json, vocab.txt); OUT gets the averaged
+model.safetensors with the first run's config, vocabulary and inference settings. Integer tensors (none today)
+are taken from the first run.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import torch
+
+from grmnet.errors import WeightsError
+from grmnet.weights import load_model, save_model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out")
+    ap.add_argument("runs", nargs="+")
+    args = ap.parse_args()
+    model, cfg, vocab, _ = load_model(args.runs[0], "cpu")
+    words = vocab.to_lines()
+    total = {k: v.double() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    for run in args.runs[1:]:
+        other, other_cfg, other_vocab, _ = load_model(run, "cpu")
+        if other_cfg.to_json() != cfg.to_json() or other_vocab.to_lines() != words:
+            raise WeightsError(f"{run}: another architecture or vocabulary than {args.runs[0]}")
+        for k, v in other.state_dict().items():
+            if v.is_floating_point():
+                total[k] += v.double()
+    n = len(args.runs)
+    state = {k: (v / n).to(model.state_dict()[k].dtype) if v.is_floating_point() else v for k, v in total.items()}
+    model.load_state_dict(state)
+    out = Path(args.out)
+    save_model(model, cfg, vocab, out, metadata={"averaged": ",".join(args.runs)})
+    inference = Path(args.runs[0]) / "inference.json"
+    if inference.is_file():
+        shutil.copyfile(inference, out / "inference.json")
+    print(f"{out}: average of {n} runs")
+
+
+if __name__ == "__main__":
+    main()
