@@ -3,12 +3,14 @@
     python tools/average_weights.py OUT RUN [RUN ...]
 
 Every RUN must hold the same architecture and vocabulary (config.json, vocab.txt); OUT gets the averaged
-model.safetensors with the first run's config, vocabulary and inference settings. Integer tensors (none today)
+model.safetensors with the first run's config, vocabulary and inference settings, and the members' training
+logs (each row tagged with its member). Integer tensors (none today)
 are taken from the first run.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -24,6 +26,7 @@ def main() -> None:
     ap.add_argument("runs", nargs="+")
     args = ap.parse_args()
     model, cfg, vocab, _ = load_model(args.runs[0], "cpu")
+    first_state = Path(args.runs[0]) / "trainer_state.json"
     words = vocab.to_lines()
     total = {k: v.double() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     for run in args.runs[1:]:
@@ -41,6 +44,17 @@ def main() -> None:
     inference = Path(args.runs[0]) / "inference.json"
     if inference.is_file():
         shutil.copyfile(inference, out / "inference.json")
+    # the members ran side by side: their logs, each row tagged with its member, are this model's training
+    # (tools/ship_weights.py appends them as one stage; tools/write_results.py sums the members' rates)
+    rows = []
+    for i, run in enumerate(args.runs):
+        log = Path(run) / "train_log.jsonl"
+        rows += [{**json.loads(l), "member": i} for l in log.read_text().splitlines() if l.strip()] \
+            if log.is_file() else []
+    (out / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if first_state.is_file():   # where the members started (ship_weights: a continued stage)
+        init = json.loads(first_state.read_text()).get("init")
+        (out / "trainer_state.json").write_text(json.dumps({"members": args.runs, **({"init": init} if init else {})}))
     print(f"{out}: average of {n} runs")
 
 

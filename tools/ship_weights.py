@@ -42,8 +42,9 @@ def ship(run: Path, dest: Path, continues: bool = False, hardware: str = CPU, ha
     # only the history of the shipped weights (a run may have logged past its checkpoint)
     rows = [r for r in _rows(run / "train_log.jsonl") if r["step"] <= step]
     # a resumed run logs again the steps after its last checkpoint: the later row is the work that was kept
-    last = {r["step"]: i for i, r in enumerate(rows)}
-    rows = [r for i, r in enumerate(rows) if last[r["step"]] == i]
+    # (an averaged run, tools/average_weights.py, holds its members' logs side by side: one per member)
+    last = {(r.get("member"), r["step"]): i for i, r in enumerate(rows)}
+    rows = [r for i, r in enumerate(rows) if last[(r.get("member"), r["step"])] == i]
     images_per_step = max(1, cfg.training.batch_size // cfg.training.expressions_per_image)
     for r in rows:
         r.update(stage=stage, hardware=hardware, images_per_step=images_per_step)

@@ -66,17 +66,25 @@ def training_section() -> list[str]:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     total_images = total_pairs = total_wall = 0.0
     for k, st in sorted(stages.items()):
-        steps = st[-1]["step"]
         pairs_per_step = st[-1]["pairs_per_step"]
         images_per_step = st[-1].get("images_per_step", max(1, pairs_per_step // 4))
-        wall = sum(b["time"] - a["time"] for a, b in zip(st, st[1:])
-                   if 0 < b["time"] - a["time"] < 600)   # gaps between sessions are not training time
-        ips = sorted(r["images_per_s"] for r in st)[len(st) // 2]
-        best = max(r["images_per_s"] for r in st)   # the machine to itself (the median includes shared time)
+        # an averaged stage (tools/average_weights.py) ran its members side by side: iterations add up, rates
+        # add up, the wall-clock is the longest member's
+        members: dict[int | None, list[dict]] = {}
+        for r in st:
+            members.setdefault(r.get("member"), []).append(r)
+        steps = sum(m[-1]["step"] for m in members.values())
+        wall = max(sum(b["time"] - a["time"] for a, b in zip(m, m[1:])
+                       if 0 < b["time"] - a["time"] < 600) for m in members.values())   # not gaps between sessions
+        ips = sum(sorted(r["images_per_s"] for r in m)[len(m) // 2] for m in members.values())
+        best = sum(max(r["images_per_s"] for r in m) for m in members.values())   # the median includes shared time
         total_images += steps * images_per_step
         total_pairs += steps * pairs_per_step
         total_wall += wall
-        table.append(f"| {k} | {st[-1].get('hardware', '2-core CPU')} | {steps} | {pairs_per_step} | "
+        hardware = st[-1].get("hardware", "2-core CPU")
+        if len(members) > 1:
+            hardware += f", {len(members)} fine-tunes side by side, averaged"
+        table.append(f"| {k} | {hardware} | {steps} | {pairs_per_step} | "
                      f"{steps * images_per_step} | {steps * pairs_per_step} | {ips:.2f} | {best:.2f} | {wall / 60:.1f} min |")
     for r in distilled:
         table.append(f"| {r['stage']} | {r.get('hardware', '2-core CPU')} | {r['kind']}: {r['templates']} template "
