@@ -352,7 +352,7 @@ def real_drawings_section() -> list[str]:
                   "`grmnet tune` then chose on 600 validation pairs (mask threshold 0.5, score threshold 0.8); that "
                   "tune's validation gain (+0.7 AP, +0.3 points exact) did not carry over to the held-out splits. "
                   "Later stages are evaluated at the settings their own tune chose on the validation split (the tuning "
-                  "section below; from stage 9 on: mask threshold 0.5, score threshold 0.8, ink margin 4).", "", *candidates_table(rows), ""]
+                  "section below; from stage 9 on: mask threshold 0.5, ink margin 4, score threshold 0.8, and 0.7 from stage 14 on).", "", *candidates_table(rows), ""]
     comp = _jsonl("backbone_comparison.jsonl")
     if comp:
         meta = _load("backbone_comparison_meta.json") or {}
