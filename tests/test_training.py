@@ -212,3 +212,46 @@ def test_shipping_a_continued_run_keeps_the_earlier_stage(tiny_data, tmp_path):
     assert [r["stage"] for r in rows] == [1, 1, 2]
     assert rows[0]["hardware"] == "2-core CPU" and rows[-1]["hardware"] == "test machine"
     assert rows[-1]["step"] == 2 and rows[-1]["images_per_step"] >= 1
+
+
+def test_averaged_runs_ship_as_one_stage_whose_members_add_up(tmp_path):
+    """tools/average_weights.py: the mean of the members' tensors, their logs kept side by side; shipped, they
+    are one stage whose iterations and rates are the members' sums (tools/write_results.py)."""
+    import importlib.util
+
+    import torch
+    from safetensors.torch import load_file
+
+    from fakes import make_tiny_weights
+
+    tools = Path(__file__).resolve().parents[1] / "tools"
+    shipped = tmp_path / "shipped"
+    make_tiny_weights(shipped, seed=0)
+    (shipped / "train_log.jsonl").write_text(json.dumps(
+        {"step": 10, "lr": 1e-3, "images_per_s": 2.0, "pairs_per_step": 8, "time": 100.0, "loss_mask": 0.5}) + "\n")
+    members = []
+    for i in range(2):
+        run = tmp_path / f"member_{i}"
+        make_tiny_weights(run, seed=i + 1)
+        (run / "trainer_state.json").write_text(json.dumps({"step": 20, "init": str(shipped)}))
+        (run / "train_log.jsonl").write_text("".join(json.dumps(
+            {"step": s, "lr": 1e-3, "images_per_s": 3.0 + i, "pairs_per_step": 8, "time": 200.0 + s,
+             "loss_mask": 0.3}) + "\n" for s in (10, 20)))
+        members.append(run)
+    soup = tmp_path / "soup"
+    _run(str(tools / "average_weights.py"), str(soup), *map(str, members))
+    a, b, mean = (load_file(str(d / "model.safetensors")) for d in (*members, soup))
+    for k in mean:
+        if mean[k].is_floating_point():
+            assert torch.allclose(mean[k], (a[k] + b[k]) / 2, atol=1e-6), k
+    _run(str(tools / "ship_weights.py"), str(soup), str(shipped), "--continues", "--hardware", "one GPU")
+    rows = [json.loads(l) for l in (shipped / "train_log.jsonl").read_text().splitlines()]
+    assert [(r["stage"], r.get("member")) for r in rows] == [(1, None), (2, 0), (2, 0), (2, 1), (2, 1)]
+
+    spec = importlib.util.spec_from_file_location("write_results", tools / "write_results.py")
+    write_results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(write_results)
+    stage_2 = next(l for l in write_results.training_section(shipped) if l.startswith("| 2 |"))
+    cells = [c.strip() for c in stage_2.strip("|").split("|")]
+    # two side by side, 20 steps each -> 40 iterations; their median rates 3 and 4 -> 7 images/s
+    assert cells[1] == "one GPU, 2 fine-tunes side by side, averaged" and cells[2] == "40" and cells[6] == "7.00"

@@ -50,9 +50,9 @@ def eval_table(title: str, m: dict | None, command: str) -> list[str]:
     return lines
 
 
-def training_section() -> list[str]:
-    log = ROOT / "resources" / "weights" / "train_log.jsonl"
-    cfg_path = ROOT / "resources" / "weights" / "config.json"
+def training_section(weights_dir: Path = ROOT / "resources" / "weights") -> list[str]:
+    log = weights_dir / "train_log.jsonl"
+    cfg_path = weights_dir / "config.json"
     if not log.is_file():
         return ["## Training budget", "", "_no training log shipped_", ""]
     entries = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
