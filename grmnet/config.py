@@ -24,7 +24,9 @@ from grmnet.errors import WeightsError
 
 ReferenceMode = Literal["consistency", "distance"]
 LanguageModel = Literal["bilstm", "minilm", "hybrid"]
-SHAREABLE_PARTS = ("backbone", "language", "rpn")   # top-level modules that `frozen_parts` may name
+SHAREABLE_PARTS = ("backbone", "language", "rpn")   # top-level modules that `--init-parts` copies
+# what `frozen_parts` may name: those, and the box branch of the RoI heads (fine-tuning the mask branch alone)
+FREEZABLE_PARTS = SHAREABLE_PARTS + ("box_head", "box_predictor", "box_context", "box_fusion")
 BACKBONES = ("mobilenet_v3_large", "efficientnet_lite0", "resnet18", "resnet50", "resnet101")
 INK_THRESHOLD = 128   # legacy configs carried this; ink is defined once in grmnet.imaging.ink_mask
 
@@ -40,8 +42,9 @@ class TrainingConfig:
     checkpoint_every: int = 200
     seed: int = 0
     augment: bool = True
-    # parts copied from other weights (`--init-parts`) and kept frozen: "backbone", "language", "rpn". The
-    # ablation study trains only the heads on features shared by every variant.
+    # parts kept frozen: "backbone", "language", "rpn" (also what `--init-parts` copies from other weights: the
+    # ablation study trains only the heads on features shared by every variant) and the box branch's "box_head",
+    # "box_predictor", "box_context", "box_fusion" (training the mask branch alone).
     frozen_parts: list[str] = field(default_factory=list)
     # share of the training expressions in free phrasing ("the tallest tree", "grab the kitties"; scenes composed
     # on the fly only, see grmnet.data.synth.mix_free_phrasing); 0 = the template grammar only, as the paper
@@ -52,9 +55,9 @@ class TrainingConfig:
         _non_negative(self, "weight_decay", "warmup_iters", "seed")
         if not 0.0 <= self.free_share <= 1.0:
             raise WeightsError(f"training setting free_share must lie in [0, 1], not {self.free_share}")
-        bad = sorted(set(self.frozen_parts) - set(SHAREABLE_PARTS))
+        bad = sorted(set(self.frozen_parts) - set(FREEZABLE_PARTS))
         if bad:
-            raise WeightsError(f"frozen_parts {bad} unknown (choose from {', '.join(SHAREABLE_PARTS)})")
+            raise WeightsError(f"frozen_parts {bad} unknown (choose from {', '.join(FREEZABLE_PARTS)})")
 
 
 @dataclass
@@ -137,6 +140,9 @@ class GRMNetConfig:
     num_classes: int = 26            # 25 categories + background (= "not referred")
     box_head_dim: int = 256
     mask_head_channels: int = 64
+    # RoI grid of the mask head; masks come out twice as fine (14 -> 28x28, 28 -> 56x56). No parameter depends on
+    # it, so trained weights can be fine-tuned at another size (finer masks: cleaner layer edges)
+    mask_roi_size: int = 14
     roi_batch_size_per_image: int = 128
     roi_positive_fraction: float = 0.25
     box_score_thresh: float = 0.05
@@ -180,7 +186,7 @@ class GRMNetConfig:
         _positive(self, "input_size", "fpn_channels", "max_words", "word_dim", "lstm_hidden", "lang_dim",
                   "rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_pre_nms_top_n_test",
                   "rpn_post_nms_top_n_test", "rpn_batch_size_per_image", "num_classes", "box_head_dim",
-                  "mask_head_channels", "roi_batch_size_per_image", "detections_per_img")
+                  "mask_head_channels", "mask_roi_size", "roi_batch_size_per_image", "detections_per_img")
         _non_negative(self, "num_references")
         if self.input_size % 32 or self.input_size > 4096:
             raise WeightsError(f"input_size must be a multiple of 32 up to 4096, not {self.input_size}")

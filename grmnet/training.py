@@ -330,6 +330,11 @@ def run_train(args) -> int:
             for f in ("rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_batch_size_per_image",
                       "roi_batch_size_per_image", "roi_positive_fraction"):
                 setattr(init_cfg, f, getattr(cfg, f))
+            if cfg.mask_roi_size != init_cfg.mask_roi_size:   # no parameter depends on it: same tensors, new grid
+                init_cfg.mask_roi_size = cfg.mask_roi_size
+                state = model.state_dict()
+                model = GRMNet(init_cfg, len(vocab))
+                model.load_state_dict(state)
             cfg = init_cfg
         elif getattr(args, "init_matching", None):
             # another architecture (e.g. a new backbone): every tensor whose name and shape match is copied

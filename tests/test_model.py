@@ -36,7 +36,7 @@ def _targets(n_pairs, s, with_box=True):
 
 
 @pytest.mark.parametrize("overrides", [{}, {"num_references": 0}, {"reference_mode": "distance", "reference_dim": 3},
-                                       {"absolute_position": False}])
+                                       {"absolute_position": False}, {"mask_roi_size": 28}])
 def test_shapes_through_the_whole_model(overrides):
     cfg = tiny_config()
     for k, v in overrides.items():
@@ -59,7 +59,8 @@ def test_shapes_through_the_whole_model(overrides):
     assert len(out) == 2
     for o in out:
         n = len(o["boxes"])
-        assert o["boxes"].shape == (n, 4) and o["scores"].shape == (n,) and o["masks"].shape == (n, 1, 28, 28)
+        m = 2 * cfg.mask_roi_size
+        assert o["boxes"].shape == (n, 4) and o["scores"].shape == (n,) and o["masks"].shape == (n, 1, m, m)
 
 
 def test_rpn_targets_are_the_referred_instances_only():

@@ -255,3 +255,26 @@ def test_averaged_runs_ship_as_one_stage_whose_members_add_up(tmp_path):
     cells = [c.strip() for c in stage_2.strip("|").split("|")]
     # two side by side, 20 steps each -> 40 iterations; their median rates 3 and 4 -> 7 images/s
     assert cells[1] == "one GPU, 2 fine-tunes side by side, averaged" and cells[2] == "40" and cells[6] == "7.00"
+
+
+def test_fine_tuning_the_mask_branch_alone_at_a_finer_grid(tiny_data, tmp_path):
+    """--init with another mask_roi_size keeps every tensor (none depends on it) and, with the rest frozen, trains
+    only the mask branch; the run's masks come out at the new size."""
+    import torch
+    from safetensors.torch import load_file
+
+    from fakes import make_tiny_weights
+    from grmnet.weights import load_model
+
+    init = tmp_path / "init"
+    make_tiny_weights(init)
+    frozen = ["language", "backbone", "rpn", "box_head", "box_predictor", "box_context", "box_fusion"]
+    cfg = _config(tmp_path / "c.json", mask_roi_size=28, frozen_parts=frozen, lr=1e-2)
+    run = tmp_path / "run"
+    _run("-m", "grmnet.cli", "train", "--data", str(tiny_data), "--out", str(run), "--init", str(init),
+         "--config", str(cfg), "--iters", "3", "--device", "cpu", "--workers", "0")
+    before, after = load_file(str(init / "model.safetensors")), load_file(str(run / "model.safetensors"))
+    changed = {k.split(".")[1] for k in before if not torch.equal(before[k], after[k])}
+    assert changed and changed <= {"mask_head", "mask_context", "mask_fusion"}, changed
+    model, run_cfg, _, _ = load_model(run, "cpu")
+    assert run_cfg.mask_roi_size == 28 and model.roi_heads.mask_roi_pool.output_size == (28, 28)

@@ -144,7 +144,7 @@ class FusedFeature(nn.Module):
 
 
 class SlimMaskHead(nn.Sequential):
-    """[R, C, 14, 14] -> [R, num_classes, 28, 28] mask logits."""
+    """[R, C, S, S] -> [R, num_classes, 2S, 2S] mask logits (S = GRMNetConfig.mask_roi_size)."""
 
     def __init__(self, in_channels: int, channels: int, num_classes: int):
         super().__init__(
@@ -161,7 +161,7 @@ class FusedRoIHeads(RoIHeads):
     def __init__(self, cfg: GRMNetConfig):
         c = cfg.fpn_channels
         box_pool = GatherRoIAlign(["0", "1", "2", "pool"], output_size=7, sampling_ratio=2)
-        mask_pool = GatherRoIAlign(["0", "1", "2", "pool"], output_size=14, sampling_ratio=2)
+        mask_pool = GatherRoIAlign(["0", "1", "2", "pool"], output_size=cfg.mask_roi_size, sampling_ratio=2)
         box_head = TwoMLPHead(c * 7 * 7, cfg.box_head_dim)
         box_predictor = _BoxPredictor(cfg.box_head_dim, cfg.num_classes)
         super().__init__(box_pool, box_head, box_predictor, fg_iou_thresh=0.5, bg_iou_thresh=0.5,
@@ -200,7 +200,8 @@ class FusedRoIHeads(RoIHeads):
         """features: dict of [P, C, H, W] (or of [B, C, H, W] with ``feature_index`` [P]: the image of each pair);
         proposals / rpn_scores: P x [n, 4] / [n]; sentence [P, L].
 
-        Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, 28, 28],
+        Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, M, M],
+        M = 2 * mask_roi_size,
         class_probs [n, classes]).
         """
         rpn_boxes = [p.detach() for p in proposals]
@@ -234,7 +235,7 @@ class FusedRoIHeads(RoIHeads):
         mask_logits = self._mask_logits(features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size,
                                         feature_index)
         masks = maskrcnn_inference(mask_logits, labels) if len(mask_logits) else [
-            torch.zeros((0, 1, 28, 28)) for _ in boxes]
+            torch.zeros((0, 1, 2 * self.cfg.mask_roi_size, 2 * self.cfg.mask_roi_size)) for _ in boxes]
         return [{"boxes": b, "scores": s, "labels": l, "masks": m, "class_probs": c}
                 for b, s, l, m, c in zip(boxes, scores, labels, masks, probs)]
 
