@@ -9,7 +9,8 @@
 # Run i reads train scenes of seed 1 from key FIRST_KEY + i*100000 on: pick FIRST_KEY past every earlier run's.
 # Each process: 2 torch threads, WORKERS (default 3) loader workers, GPU i mod count; CONFIG defaults to
 # tools/gpu_parallel_config.json (16 images x 3 expressions per step, 3e-4 cosine over the budget).
-# On one H200, 4 members kept the GPU 69 % busy (13-18 images/s each): 6 may fill it, if 16 cores feed them.
+# On one H200, 4 members kept a kernel running 99 % of the time once all were training (nvidia-smi; 13-18 images/s
+# each): more members would share the same time slices (no MPS here), so 4 is about what one GPU takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INIT=$1; PREFIX=$2; BUDGET=$3; N=${4:-4}; KEY0=${5:-2000001}; WORKERS=${WORKERS:-3}

@@ -294,25 +294,32 @@ def layers_section(layers: dict | None) -> list[str]:
     return lines
 
 
-def junction_ablation_lines() -> list[str]:
-    """T-junction continuation (grmnet.partition.junction_bars) off and on, on synthetic validation scenes."""
-    runs = [(name, _load(f"layers_val_junctions_{name}.json")) for name in ("off", "on")]
+def layers_ablation_lines(intro: str, column: str, runs: list[tuple[str, str]]) -> list[str]:
+    """A table of partition layers on synthetic validation scenes, one block of rows per (label, results file)."""
+    runs = [(label, _load(name)) for label, name in runs]
     if not all(r for _, r in runs):
         return []
-    lines = ["T-junction continuation (a stroke passing straight through a junction is the front object's outline; "
-             "a piece of it the object behind took goes to the object in front), chosen on validation scenes only:", ""]
-    lines += [f"- {name}: `{r['accuracy']['command']}`" for name, r in runs]
-    lines += ["", "| continuation | layers | matched (recall) | purity | completeness | move leftover | exact selection % |",
+    lines = [intro, ""]
+    lines += [f"- {label}: `{r['accuracy']['command']}`" for label, r in runs]
+    lines += ["", f"| {column} | layers | matched (recall) | purity | completeness | move leftover | exact selection % |",
               "|---|---|---|---|---|---|---|"]
-    for name, r in runs:
+    for label, r in runs:
         block = r["accuracy"]["synthetic_val"]
         for kind in ("split", "referring"):
             m = block[kind]["after"]
             exact = m.get("exact_selection")
-            lines.append(f"| {name} | {kind} | {m['matched']} ({m['recall']:.3f}) | {m['purity']:.4f} | "
+            lines.append(f"| {label} | {kind} | {m['matched']} ({m['recall']:.3f}) | {m['purity']:.4f} | "
                          f"{m['completeness']:.4f} | {m['move_leftover'] * 100:.2f} % | "
                          f"{'–' if exact is None else f'{exact * 100:.1f}'} |")
     return lines + [""]
+
+
+def junction_ablation_lines() -> list[str]:
+    """T-junction continuation (grmnet.partition.junction_bars) off and on, on synthetic validation scenes."""
+    return layers_ablation_lines(
+        "T-junction continuation (a stroke passing straight through a junction is the front object's outline; "
+        "a piece of it the object behind took goes to the object in front), chosen on validation scenes only:",
+        "continuation", [(name, f"layers_val_junctions_{name}.json") for name in ("off", "on")])
 
 
 def _jsonl(name: str) -> list[dict]:
