@@ -279,7 +279,7 @@ def layers_section(layers: dict | None) -> list[str]:
                         f"{m['overlap_share_of_ink'] * 100:.2f} % | {'–' if exact is None else f'{exact * 100:.1f}'} | "
                         f"{'–' if same is None else f'{same:.2f}'} |")
         lines.append("")
-    lines += junction_ablation_lines()
+    lines += junction_ablation_lines() + mask_grid_lines()
     bench = layers.get("bench")
     if bench:
         lines += [f"`{bench['command']}`", "",
@@ -320,6 +320,21 @@ def junction_ablation_lines() -> list[str]:
         "T-junction continuation (a stroke passing straight through a junction is the front object's outline; "
         "a piece of it the object behind took goes to the object in front), chosen on validation scenes only:",
         "continuation", [(name, f"layers_val_junctions_{name}.json") for name in ("off", "on")])
+
+
+def mask_grid_lines() -> list[str]:
+    """The mask branch fine-tuned at a finer grid (GRMNetConfig.mask_roi_size 28: 56x56 masks), not shipped."""
+    decision = _load("ship_decision_mask56.json")
+    if not decision:
+        return []
+    c, s = decision["candidate"], decision["shipped"]
+    return layers_ablation_lines(
+        "Finer masks: the mask branch alone (everything else frozen) fine-tuned from the shipped weights at a 28x28 "
+        "RoI grid, i.e. 56x56 masks, for 60 minutes on the 2-core CPU (`grmnet train --data data/synth --online-seed 1 "
+        "--online-start-key 3000001 --init resources/weights --config tools/cpu_mask_finer_config.json --amp bf16 "
+        f"--time-budget 3600`). Not shipped: validation mask AP {c['AP']} / exact {c['exact_selection']} % against "
+        f"{s['AP']} / {s['exact_selection']} % (`{decision['command']}`), and its layers are no cleaner:",
+        "masks", [("28x28 (shipped)", "layers_val_mask28.json"), ("56x56", "layers_val_mask56.json")])
 
 
 def _jsonl(name: str) -> list[dict]:
