@@ -4,8 +4,7 @@
 
 Every RUN must hold the same architecture and vocabulary (config.json, vocab.txt); OUT gets the averaged
 model.safetensors with the first run's config, vocabulary and inference settings, and the members' training
-logs (each row tagged with its member). Integer tensors (none today)
-are taken from the first run.
+logs (each row tagged with its member). Integer tensors (none today) are taken from the first run.
 """
 from __future__ import annotations
 
@@ -28,6 +27,7 @@ def main() -> None:
     model, cfg, vocab, _ = load_model(args.runs[0], "cpu")
     first_state = Path(args.runs[0]) / "trainer_state.json"
     words = vocab.to_lines()
+    dtypes = {k: v.dtype for k, v in model.state_dict().items()}
     total = {k: v.double() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     for run in args.runs[1:]:
         other, other_cfg, other_vocab, _ = load_model(run, "cpu")
@@ -37,7 +37,7 @@ def main() -> None:
             if v.is_floating_point():
                 total[k] += v.double()
     n = len(args.runs)
-    state = {k: (v / n).to(model.state_dict()[k].dtype) if v.is_floating_point() else v for k, v in total.items()}
+    state = {k: (v / n).to(dtypes[k]) if v.is_floating_point() else v for k, v in total.items()}
     model.load_state_dict(state)
     out = Path(args.out)
     save_model(model, cfg, vocab, out, metadata={"averaged": ",".join(args.runs)})

@@ -91,7 +91,8 @@ class GRMNet(nn.Module):
 
         tokens [P, T], lengths [P], image_sizes P x (h, w) of the unpadded input;
         targets P x {boxes [n, 4], labels [n], masks [n, S, S]} of the REFERRED instances only.
-        Training -> dict of losses; inference -> P x {boxes, scores, labels, masks [n, 1, M, M]} in input pixels (M = 2 * mask_roi_size).
+        Training -> dict of losses; inference -> P x {boxes, scores, labels, masks [n, 1, M, M]} in input pixels
+        (M = 2 * mask_roi_size).
         """
         sentence = self.language(tokens, lengths)
         s_h, s_w = encoded.input_shape
