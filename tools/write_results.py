@@ -101,7 +101,7 @@ def training_section(weights_dir: Path = ROOT / "resources" / "weights") -> list
             f"- final smoothed losses: {losses}",
             "- trained from scratch (no pretrained weights can be downloaded here) on synthetic scenes only; "
             "stage 1 read the 3000 scenes of `data/synth/train` (`tools/train_default.sh`), later stages compose "
-            "fresh scenes on the fly (`grmnet train --online-seed`, `tools/train_gpu.sh`)", "", *table, ""]
+            "fresh scenes on the fly (`grmnet train --online-seed`, `tools/train_gpu.sh`, `tools/train_gpu_parallel.sh`)", "", *table, ""]
 
 
 def rows_table(columns: list[tuple[str, str]], rows: list[dict]) -> list[str]:
