@@ -161,6 +161,35 @@ def test_switch_off_keeps_layout(empty_lib):
     assert [o.category for o in a.objects] == [o.category for o in b.objects]
 
 
+def test_detailed_house_has_interior_detail_inside_its_region():
+    for seed in range(6):
+        d = render.detailed_house(200, np.random.default_rng(seed), stroke=2)
+        assert d.ink.any() and not (d.ink & ~d.region).any()
+        h, w = d.region.shape
+        assert 0.8 * 200 < h < 1.3 * 200 and w >= 0.9 * 200, "a front view, wider than tall"
+        # boards, panes, a door: many separate strokes inside the silhouette, not just its outline
+        n, _ = cv2.connectedComponents((d.region & ~d.ink).astype(np.uint8), connectivity=4)
+        assert n - 1 >= 5, f"seed {seed}: only {n - 1} enclosed areas"
+        assert d.ink.sum() > 0.1 * d.region.sum()
+
+
+def test_detail_switch_changes_only_houses(empty_lib, monkeypatch):
+    import grmnet.data.scene as scene
+    monkeypatch.setattr(scene, "DETAILED_HOUSE_SHARE", 1.0)
+    for seed in range(40):
+        a = compose_scene(np.random.default_rng(seed), library=empty_lib)
+        if "house" not in [o.category for o in a.objects]:
+            continue
+        b = compose_scene(np.random.default_rng(seed), library=empty_lib, realism=Realism.parse("no-detail"))
+        assert [o.category for o in a.objects] == [o.category for o in b.objects]
+        ha = [o.ink.sum() for o in a.objects if o.category == "house"]
+        hb = [o.ink.sum() for o in b.objects if o.category == "house"]
+        assert sum(ha) > sum(hb), "detailed houses carry more ink than the plain fallback"
+        _check_scene(a)
+        return
+    pytest.fail("no house in 40 scenes")
+
+
 def test_make_sample_deterministic(empty_lib):
     a = make_sample("train", 0, 4, library=empty_lib)
     b = make_sample("train", 0, 4, library=empty_lib)

@@ -43,6 +43,7 @@ class Realism:
     redraw: bool = True      # outline retraced by hand: simplified, jittered polygon; interior detail kept
     occlusion: bool = True   # a front object's silhouette hides the strokes behind it (drawing order)
     density: bool = True     # object counts and sizes matched to SketchyScene (else the older tables)
+    detail: bool = True      # a share of the houses drawn with interior detail (boards, shingles, panes, cupola)
 
     @classmethod
     def legacy(cls) -> "Realism":

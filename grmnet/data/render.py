@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Drawn", "sample_stroke_width", "render_component", "grass_tuft", "road", "bench", "procedural",
-           "fill_holes", "PROCEDURAL"]
+__all__ = ["Drawn", "sample_stroke_width", "render_component", "grass_tuft", "road", "bench", "detailed_house",
+           "procedural", "fill_holes", "PROCEDURAL"]
 
 # Categories with a real procedural drawing of their own (the others get a generic body shape from
 # :func:`procedural`): what a scene may still contain when the component library lacks the category.
@@ -433,6 +433,184 @@ def bench(height: float, rng: np.random.Generator, stroke: int | None = None) ->
     reg = warp(reg, rng, 0, 4)
     d = _finish(ink, reg > 0, hull=False)
     return d
+
+
+def _rect(x0, y0, x1, y1) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+
+
+def _outlined(ink: np.ndarray, reg: np.ndarray | None, pts: np.ndarray, width: int) -> None:
+    """A white-filled outlined shape painted over what is behind it (it hides the strokes it covers)."""
+    q = [np.round(pts).astype(np.int32)]
+    cv2.fillPoly(ink, q, 0)
+    if reg is not None:
+        cv2.fillPoly(reg, q, 1)
+    cv2.polylines(ink, q, True, 1, thickness=max(1, width), lineType=cv2.LINE_8)
+
+
+def _inside(shape: tuple[int, int], pts: np.ndarray, margin: int) -> np.ndarray:
+    """uint8 mask of a polygon's interior shrunk by ``margin`` px (where a surface pattern may go)."""
+    m = _canvas(*shape)
+    cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
+    return cv2.erode(m, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) if margin > 0 else m
+
+
+def _surface(shape: tuple[int, int], x0: float, y0: float, x1: float, y1: float, kind: str, step: float,
+             width: int, rng: np.random.Generator) -> np.ndarray:
+    """uint8 pattern strokes of a roof or wall over the box (x0, y0)-(x1, y1) (clip it to the surface):
+    horizontal boards, scalloped or ticked shingle rows, diagonal hatching or scattered bricks."""
+    m = _canvas(*shape)
+    step = max(step, 3 * width + 2)
+    rows = np.arange(y0 + step, y1, step)
+    if kind == "lines":
+        for y in rows:
+            _poly(m, np.array([[x0, y], [x1, y]]), width)
+    elif kind == "scallops":
+        r = step * 0.55
+        for i, y in enumerate(rows):
+            off = (i % 2) * r
+            for x in np.arange(x0 - r + off, x1 + r, 2 * r):
+                cv2.ellipse(m, (int(round(x + r)), int(round(y - step * 0.45))), (int(round(r)), int(round(step * 0.45))),
+                            0, 0, 180, 1, max(1, width))
+    elif kind == "ticks":
+        for i, y in enumerate(rows):
+            _poly(m, np.array([[x0, y], [x1, y]]), width)
+            for x in np.arange(x0 + (i % 2) * step * 0.6, x1, step * 1.2):
+                _poly(m, np.array([[x, y], [x, y - step]]), width)
+    elif kind == "hatch":
+        span = (y1 - y0) + (x1 - x0)
+        for t in np.arange(0, span, step):
+            _poly(m, np.array([[x0 + t, y0], [x0 + t - (y1 - y0), y1]]), width)
+    elif kind == "bricks":
+        n = int(rng.integers(3, 8))
+        bw, bh = step * 1.8, step * 0.8
+        for _ in range(n):
+            bx, by = rng.uniform(x0, max(x0 + 1, x1 - bw)), rng.uniform(y0, max(y0 + 1, y1 - bh))
+            cv2.polylines(m, [np.round(_rect(bx, by, bx + bw, by + bh)).astype(np.int32)], True, 1, max(1, width))
+    return m
+
+
+def _window(ink: np.ndarray, x0: float, y0: float, x1: float, y1: float, stroke: int, thin: int,
+            rng: np.random.Generator, arched: bool = False) -> None:
+    """A window: frame, panes (cross or grid), maybe shutters, a sill or an arched top."""
+    w, h = x1 - x0, y1 - y0
+    if rng.random() < 0.25:   # shutters
+        for sx in ((x0 - w * 0.35, x0), (x1, x1 + w * 0.35)):
+            _outlined(ink, None, _rect(sx[0], y0, sx[1], y1), thin)
+    frame = _rect(x0, y0, x1, y1)
+    if arched:
+        arc = [(x0 + w / 2 + w / 2 * np.cos(a), y0 - w / 2 * np.sin(a) * 0.6) for a in np.linspace(np.pi, 0, 12)]
+        frame = np.array([(x1, y1), (x0, y1)] + arc)
+    _outlined(ink, None, frame, stroke)
+    nx, ny = [(2, 2), (2, 2), (3, 2), (2, 3), (1, 2), (4, 2)][int(rng.integers(6))]
+    for i in range(1, nx):
+        x = x0 + w * i / nx
+        _poly(ink, np.array([[x, y0], [x, y1]]), thin)
+    for j in range(1, ny):
+        y = y0 + h * j / ny
+        _poly(ink, np.array([[x0, y], [x1, y]]), thin)
+    if rng.random() < 0.4:   # sill
+        _outlined(ink, None, _rect(x0 - w * 0.1, y1, x1 + w * 0.1, y1 + max(3.0, h * 0.08)), thin)
+
+
+def detailed_house(height: float, rng: np.random.Generator, stroke: int | None = None) -> Drawn:
+    """A house drawn with interior detail, as scene sketchers draw them: boarded or brick walls, shingled or
+    scalloped roof, paned windows (shutters, sills), a single or double door with steps, maybe a chimney, a
+    cupola or a second storey. Front view; every part is white-filled, so what lies behind is hidden."""
+    stroke = stroke or sample_stroke_width(rng)
+    thin = max(1, stroke - 1) if rng.random() < 0.6 else stroke
+    h = int(max(height, 24))
+    w = int(h * rng.uniform(1.0, 1.7))
+    pad = stroke + 4 + int(0.08 * w)
+    shape = (h + 2 * pad, w + 2 * pad)
+    ink, reg = _canvas(*shape), _canvas(*shape)
+    cupola = rng.random() < 0.3
+    chimney = rng.random() < 0.5
+    top = pad + (h * rng.uniform(0.12, 0.2) if cupola else 0.0)
+    roof_h = (pad + h - top) * rng.uniform(0.28, 0.45)
+    wall_top, ground = top + roof_h, pad + h
+    over = w * rng.uniform(0.0, 0.07)
+    bx0, bx1 = pad + over, pad + w - over
+    cx = (bx0 + bx1) / 2
+    hip = rng.random() < 0.5
+    ridge = (w / 2) * rng.uniform(0.15, 0.6) if hip else 0.0
+    roof = np.array([[pad - over * 0.3, wall_top], [cx - ridge, top], [cx + ridge, top], [pad + w + over * 0.3, wall_top]])
+    unit = max(6.0, h * rng.uniform(0.05, 0.08))     # size of boards, shingles and panes
+    # walls and what is on them
+    body = _rect(bx0, wall_top, bx1, ground)
+    _outlined(ink, reg, body, stroke)
+    wall_kind = rng.choice(["plain", "plain", "lines", "bricks"])
+    if wall_kind != "plain":
+        ink |= _surface(shape, bx0, wall_top, bx1, ground, wall_kind, unit * 0.8, thin, rng) & _inside(shape, body, stroke)
+    floors = 2 if (ground - wall_top) > 0.55 * (bx1 - bx0) and rng.random() < 0.7 else 1
+    fh = (ground - wall_top) / floors
+    bw = bx1 - bx0
+    door_w = bw * rng.uniform(0.12, 0.22) * (1.6 if rng.random() < 0.35 else 1.0)
+    door_x = cx + rng.uniform(-0.25, 0.25) * bw if rng.random() < 0.5 else cx
+    door_x = float(np.clip(door_x, bx0 + door_w, bx1 - door_w))
+    door_top = ground - fh * rng.uniform(0.6, 0.85)
+    for f in range(floors):
+        fy0 = wall_top + f * fh
+        n = int(rng.integers(1, 5))
+        ww = bw * rng.uniform(0.09, 0.16)
+        wh = min(fh * 0.6, ww * rng.uniform(0.8, 1.5))
+        wy = fy0 + (fh - wh) * rng.uniform(0.3, 0.45)
+        slots = np.linspace(bx0 + ww, bx1 - 2 * ww, n) if n > 1 else np.array([rng.choice([bx0 + bw * 0.15, bx1 - bw * 0.3])])
+        arched = rng.random() < 0.2
+        for x in slots:
+            if f == floors - 1 and x + ww > door_x - door_w / 2 - ww * 0.3 and x < door_x + door_w / 2 + ww * 0.3:
+                continue   # the door is there
+            _window(ink, x, wy, x + ww, wy + wh, stroke, thin, rng, arched)
+    if floors == 2 and rng.random() < 0.5:   # a band between the storeys
+        _poly(ink, np.array([[bx0, wall_top + fh], [bx1, wall_top + fh]]), thin)
+    door = _rect(door_x - door_w / 2, door_top, door_x + door_w / 2, ground)
+    _outlined(ink, reg, door, stroke)
+    if door_w > bw * 0.2 or rng.random() < 0.3:   # double door
+        _poly(ink, np.array([[door_x, door_top], [door_x, ground]]), thin)
+    if rng.random() < 0.6:   # panes in the door's upper half
+        for sx in ((door_x - door_w * 0.38, door_x - door_w * 0.08), (door_x + door_w * 0.08, door_x + door_w * 0.38)):
+            _outlined(ink, None, _rect(sx[0], door_top + (ground - door_top) * 0.1, sx[1],
+                                       door_top + (ground - door_top) * 0.45), thin)
+    cv2.circle(ink, (int(door_x + door_w * 0.3), int((door_top + ground) / 2 + (ground - door_top) * 0.08)),
+               max(1, thin), 1, -1)
+    if rng.random() < 0.35:   # a transom row over the door
+        t = _rect(door_x - door_w / 2, door_top - unit * 0.9, door_x + door_w / 2, door_top)
+        _outlined(ink, reg, t, thin)
+        for k in (1, 2):
+            x = door_x - door_w / 2 + door_w * k / 3
+            _poly(ink, np.array([[x, door_top - unit * 0.9], [x, door_top]]), thin)
+    if rng.random() < 0.4:   # steps
+        sw = door_w * 1.3
+        _outlined(ink, reg, _rect(door_x - sw / 2, ground - unit * 0.6, door_x + sw / 2, ground + unit * 0.2), stroke)
+    # behind the roof: chimney, cupola
+    if chimney:
+        chx = cx + rng.choice([-1, 1]) * rng.uniform(0.15, 0.3) * w
+        chw = w * rng.uniform(0.06, 0.1)
+        _outlined(ink, reg, _rect(chx - chw / 2, top + roof_h * rng.uniform(0.0, 0.3), chx + chw / 2, wall_top), stroke)
+    if cupola:
+        cw = w * rng.uniform(0.14, 0.24)
+        cup_top = pad + (top - pad) * 0.5
+        _outlined(ink, reg, _rect(cx - cw / 2, cup_top, cx + cw / 2, top + roof_h * 0.4), stroke)
+        if rng.random() < 0.5:
+            ink |= _surface(shape, cx - cw / 2, cup_top, cx + cw / 2, top + roof_h * 0.4, "lines", unit * 0.6,
+                            thin, rng) & _inside(shape, _rect(cx - cw / 2, cup_top, cx + cw / 2, top), stroke)
+        else:
+            cv2.ellipse(ink, (int(cx), int((cup_top + top) / 2 + 2)), (int(cw * 0.25), int(cw * 0.2)), 0, 0, 360, 1,
+                        max(1, thin))
+        cap = np.array([[cx - cw * 0.65, cup_top], [cx, pad], [cx + cw * 0.65, cup_top]])
+        _outlined(ink, reg, cap, stroke)
+        ink |= _surface(shape, cx - cw, pad, cx + cw, cup_top, "hatch", unit * 0.5, thin, rng) & _inside(shape, cap, stroke)
+    # the roof over the top of the walls
+    _outlined(ink, reg, roof, stroke)
+    roof_kind = rng.choice(["plain", "lines", "scallops", "ticks", "hatch"])
+    if roof_kind != "plain":
+        ink |= _surface(shape, pad, top, pad + w, wall_top, roof_kind, unit, thin, rng) & _inside(shape, roof, stroke + 1)
+    if rng.random() < 0.4:   # eaves board
+        _poly(ink, np.array([[roof[0, 0], wall_top - unit * 0.4], [roof[3, 0], wall_top - unit * 0.4]]), thin)
+    if not hip and not cupola and rng.random() < 0.4:   # round attic window in the gable
+        cv2.circle(ink, (int(cx), int(top + roof_h * 0.6)), max(2, int(roof_h * 0.15)), 1, max(1, thin))
+    ink = warp(ink, rng, h * 0.006, 5)
+    return _finish(ink, reg > 0, hull=False)
 
 
 def _star_pts(cx, cy, r, n=5, inner=0.45, rot=0.0):

@@ -227,6 +227,8 @@ MAX_OBJECTS_REAL = 30
 # Share of scenes whose first house is the picture's main subject: near the middle and nearer the viewer, so drawn
 # large (scene sketches often centre on one big, detailed house; the perspective rule alone keeps houses small).
 MAIN_HOUSE_SHARE = 0.3
+# Share of houses drawn by render.detailed_house (real scene sketches often draw boards, shingles, panes)
+DETAILED_HOUSE_SHARE = 0.4
 
 
 @dataclass
@@ -266,6 +268,12 @@ def _draw_component(category: str, height: float, rng: np.random.Generator, lib:
             max_w = 0.7 * 750 * scale if max_width is None else max_width
             d = render.render_component(lib.raster(e), e.get("style", "color"), height, rng, stroke=stroke,
                                         max_width=max_w)
+    if category == "house" and realism is not None and hand is not None:
+        # drawn whatever the switch, so that turning it off changes nothing else
+        detailed, house_seed = hand.random() < DETAILED_HOUSE_SHARE, int(hand.integers(1 << 62))
+        if realism.detail and detailed:
+            max_w = 0.7 * 750 * scale if max_width is None else max_width
+            d = render.detailed_house(min(height, max_w / 1.5), np.random.default_rng(house_seed), stroke)
     if realism is not None and hand is not None:
         d = apply_object(d, hand, stroke, realism, scale, closed=closed)
     return d
