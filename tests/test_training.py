@@ -278,3 +278,30 @@ def test_fine_tuning_the_mask_branch_alone_at_a_finer_grid(tiny_data, tmp_path):
     assert changed and changed <= {"mask_head", "mask_context", "mask_fusion"}, changed
     model, run_cfg, _, _ = load_model(run, "cpu")
     assert run_cfg.mask_roi_size == 28 and model.roi_heads.mask_roi_pool.output_size == (28, 28)
+
+
+def test_collected_candidate_rows_sit_with_their_data(tmp_path):
+    """tools/collect_candidate.py: one row per evaluated split, after the rows of the same data; renames first;
+    --shipped replaces the shipped weights' tables and keeps the previous detected-categories table."""
+    tools = Path(__file__).resolve().parents[1] / "tools"
+    results, run = tmp_path / "results", tmp_path / "run"
+    results.mkdir()
+    run.mkdir()
+    old = [{"candidate": "new default", "weights": "w", "data": d, "split": s, "metrics": {"AP": 1.0}}
+           for d, s in (("data/synth", "test"), ("data/synth_style", "style_test"))]
+    (results / "candidates.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    (results / "detected_categories.json").write_text('{"before": true}')
+    for name, ap in (("test.json", 2.0), ("style.json", 3.0), ("real.json", 4.0)):
+        (run / name).write_text(json.dumps({"AP": ap, "weights": "resources/weights/model.safetensors"}))
+    (run / "detected.json").write_text('{"after": true}')
+    _run(str(tools / "collect_candidate.py"), str(run), "stages 1-15", "--shipped", "--rename", "new default=stages 1-14",
+         "--results", str(results))
+    rows = [json.loads(l) for l in (results / "candidates.jsonl").read_text().splitlines()]
+    assert [(r["candidate"], r["data"], r["metrics"]["AP"]) for r in rows] == [
+        ("stages 1-14", "data/synth", 1.0), ("stages 1-15", "data/synth", 2.0),
+        ("stages 1-14", "data/synth_style", 1.0), ("stages 1-15", "data/synth_style", 3.0),
+        ("stages 1-15", "../shared/data/sketchyscene_samples", 4.0)]
+    assert rows[1]["weights"] == "resources/weights"
+    assert json.loads((results / "synthetic_test.json").read_text())["AP"] == 2.0
+    assert json.loads((results / "detected_categories_before.json").read_text()) == {"before": True}
+    assert json.loads((results / "detected_categories.json").read_text()) == {"after": True}
