@@ -114,8 +114,9 @@ def _train(sub: argparse._SubParsersAction) -> None:
                         "(and the vocabulary), e.g. the heads when the backbone changes")
     p.add_argument("--backbone-weights", default=None,
                    help="pretrained body (safetensors from `grmnet convert-backbone`) loaded into the backbone")
-    p.add_argument("--amp", default="off", choices=["off", "bf16"],
-                   help="bf16 autocast + channels_last (AMX CPUs, GPUs); off = fp32 everywhere")
+    p.add_argument("--amp", default="auto", choices=["auto", "off", "bf16"],
+                   help="bf16 autocast + channels_last for the dense convolutions; auto (default) = bf16 on GPUs and "
+                        "on CPUs that compute bf16 natively (AMX / AVX512-BF16), fp32 elsewhere; off = fp32 everywhere")
     p.add_argument("--iters", type=at_least(1), default=None)
     p.add_argument("--device", default="auto", type=device_name)
     p.add_argument("--resume", action="store_true")

@@ -120,6 +120,20 @@ def test_bf16_support_is_read_from_the_cpu_flags(tmp_path):
     assert not cpu_has_bf16(str(tmp_path / "missing"))
 
 
+def test_amp_auto_uses_bf16_only_where_it_is_native():
+    import torch
+
+    from grmnet.training import resolve_amp
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert resolve_amp("auto", cpu, has_bf16=True) == "bf16"
+    assert resolve_amp("auto", cpu, has_bf16=False) == "off", "emulated bf16 is slower than fp32"
+    assert resolve_amp("auto", gpu, has_bf16=False) == "bf16"
+    assert resolve_amp("off", cpu, has_bf16=True) == "off"
+    with pytest.warns(RuntimeWarning, match="without native bf16"):
+        assert resolve_amp("bf16", cpu, has_bf16=False) == "bf16"
+
+
 def test_training_keeps_freed_memory_on_glibc():
     """CPU training tells glibc to keep freed blocks (fewer page faults per step); elsewhere nothing happens."""
     import platform
