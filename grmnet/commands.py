@@ -108,7 +108,8 @@ def run_bench(args) -> int:
     expressions = [e for e in pool if len(predictor.unknown_words(e)) < len(predictor.tokenize(e))]
     if len(expressions) < 4:
         raise GRMNetError(f"the model knows too few words of the {args.phrasing} benchmark expressions")
-    out = {"device": str(predictor.device), "image": name, "phrasing": args.phrasing,
+    from grmnet.runtime import cpu_name
+    out = {"device": str(predictor.device), "cpu": cpu_name(), "image": name, "phrasing": args.phrasing,
            "input_size": predictor.cfg.input_size, "backbone": predictor.cfg.backbone,
            **bench_latency(predictor, grey, expressions, args.repeats)}
     if args.busy:

@@ -60,6 +60,20 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 <<
         (_M_TOP_PAD, top_pad)))
 
 
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name and logical core count ("AMD EPYC, 2 logical cores"), for benchmark records: latency
+    and training speed differ several-fold between CPUs (bf16 units, AVX-512). "" where it cannot be read."""
+    try:
+        with open(cpuinfo) as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        return ""
+    if not names:
+        return ""
+    bf16 = ", native bf16" if cpu_has_bf16(cpuinfo) else ""
+    return f"{names[0]}, {len(names)} logical cores{bf16}"
+
+
 def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), so that `--amp bf16` speeds training up;
     elsewhere autocast emulates bf16 and is slower than fp32. False where the flags cannot be read (not Linux)."""

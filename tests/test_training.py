@@ -120,6 +120,17 @@ def test_bf16_support_is_read_from_the_cpu_flags(tmp_path):
     assert not cpu_has_bf16(str(tmp_path / "missing"))
 
 
+def test_cpu_name_for_benchmark_records(tmp_path):
+    from grmnet.runtime import cpu_name
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("".join(f"processor\t: {i}\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2\n\n" for i in range(2)))
+    assert cpu_name(str(info)) == "AMD EPYC, 2 logical cores"
+    info.write_text("processor\t: 0\nmodel name\t: Xeon\nflags\t\t: amx_bf16\n")
+    assert cpu_name(str(info)) == "Xeon, 1 logical cores, native bf16"
+    assert cpu_name(str(tmp_path / "missing")) == ""
+
+
 def test_amp_auto_uses_bf16_only_where_it_is_native():
     import torch
 
