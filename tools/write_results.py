@@ -215,14 +215,19 @@ def own_ink_section(synth: dict | None, real: dict | None) -> list[str]:
     return lines + [""]
 
 
+# the weights the held-out phrasing table (docs/results/heldout_phrasing.md) was last measured with
+HELDOUT_PHRASING_WEIGHTS = "stages 1-14"
+
+
 def phrasing_section() -> list[str]:
     """Template vs the hand-written held-out free phrasing, same images, per variation type."""
     md = ROOT / "docs" / "results" / "heldout_phrasing.md"
     if not md.is_file():
         return []
     return ["## Free phrasing (held out, written by hand; never used for training or for choosing settings)", "",
-            "`SYNTH=data/synth_v1 VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (shipped weights, "
-            f"{shipped_stages()}; the synthetic file was written on the test scenes of the previous data engine, kept in "
+            "`SYNTH=data/synth_v1 VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (weights of "
+            f"{HELDOUT_PHRASING_WEIGHTS}; not yet measured again for {shipped_stages()}, because data/synth_v1 was not "
+            "on that session's machine; the synthetic file was written on the test scenes of the previous data engine, kept in "
             "data/synth_v1; the stages 1-5 table is in results/heldout_phrasing_stages1-5.md) "
             "(`resources/heldout_phrasing/`: 79 pairs on the 3 real samples, 189 on synthetic test scenes; template "
             "rows are the template expressions of the same images). Class-agnostic ink-mask AP as above.",
