@@ -88,7 +88,9 @@ def test_bf16_dense_convolutions_keep_fp32_outputs_close():
         low = model.encode_images(images).features
     for k in ref:
         assert low[k].dtype == torch.float32
-        assert torch.allclose(ref[k], low[k], atol=0.05 * float(ref[k].abs().max()) + 1e-3)
+        # bf16 keeps ~3 significant digits; through a few layers that is a few % of the signal (relative L2:
+        # 0.023-0.039 here, AMD EPYC with emulated bf16), where a wrong cast or layout would be ~100 %
+        assert float((ref[k] - low[k]).norm() / ref[k].norm()) < 0.06, k
 
 
 def test_copy_matching_copies_same_named_same_shaped_tensors(tmp_path):
