@@ -486,7 +486,7 @@ def _surface(shape: tuple[int, int], x0: float, y0: float, x1: float, y1: float,
         bw, bh = step * 1.8, step * 0.8
         for _ in range(n):
             bx, by = rng.uniform(x0, max(x0 + 1, x1 - bw)), rng.uniform(y0, max(y0 + 1, y1 - bh))
-            cv2.polylines(m, [np.round(_rect(bx, by, bx + bw, by + bh)).astype(np.int32)], True, 1, max(1, width))
+            _poly(m, _rect(bx, by, bx + bw, by + bh), width, closed=True)
     return m
 
 
