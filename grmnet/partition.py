@@ -362,34 +362,44 @@ def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> n
     pairs = np.where(is_junction[mixed][:, :1], pairs[mixed], pairs[mixed][:, ::-1])    # (junction, branch)
     if len(pairs) == 0:
         return np.zeros((0, 3), np.int64)
+    # junctions where exactly three branches meet: [J] junction pieces, [J, 3] branch pieces
+    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+    n = cut.n_pieces + 1
+    three = np.bincount(pairs[:, 0], minlength=n)[pairs[:, 0]] == 3
+    pairs = pairs[three].reshape(-1, 3, 2)
+    if len(pairs) == 0:
+        return np.zeros((0, 3), np.int64)
+    junction, branches = pairs[:, 0, 0], pairs[:, :, 1]
     sy, sx = np.nonzero(skeleton)
     label = cut.pieces[sy, sx]
-    n = cut.n_pieces + 1
     size = np.maximum(np.bincount(label, minlength=n), 1)
     centre = np.stack([np.bincount(label, weights=sx, minlength=n), np.bincount(label, weights=sy, minlength=n)],
                       axis=1) / size[:, None]
+    # every (junction, branch) entry with every skeleton pixel of its branch, in one flat list
     order = np.argsort(label, kind="stable")
     starts = np.searchsorted(label[order], np.arange(n + 1))
-    rows = []
-    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-    bounds = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        if b - a != 3:
-            continue
-        j, branches = pairs[a, 0], pairs[a:b, 1]
-        dirs = []
-        for br in branches:
-            idx = order[starts[br]:starts[br + 1]]
-            d = np.stack([sx[idx], sy[idx]], axis=1) - centre[j]
-            near = d[(d ** 2).sum(axis=1) <= radius * radius]
-            v = (near if len(near) else d).mean(axis=0)
-            dirs.append(v / max(float(np.hypot(*v)), 1e-6))
-        cos = np.array(dirs) @ np.array(dirs).T
-        for x, y, z in ((0, 1, 2), (0, 2, 1), (1, 2, 0)):
-            if cos[x, y] <= -straight and cos[z, x] < straight and cos[z, y] < straight:
-                rows.append((branches[x], branches[y], branches[z]))
-                break
-    return np.array(rows, np.int64).reshape(-1, 3)
+    branch = branches.ravel()
+    lengths = starts[branch + 1] - starts[branch]
+    entry = np.repeat(np.arange(len(branch)), lengths)
+    offset = np.arange(len(entry)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    pixel = order[starts[branch][entry] + offset]
+    d = np.stack([sx[pixel], sy[pixel]], axis=1) - centre[np.repeat(junction, 3)][entry]
+    near = (d ** 2).sum(axis=1) <= radius * radius
+    # a branch's direction: the mean offset of its pixels near the junction (all of them when none is near)
+    sums = [np.stack([np.bincount(entry, weights=d[:, i] * w, minlength=len(branch)) for i in (0, 1)], axis=1)
+            for w in (near, np.ones(len(d)))]
+    has_near = np.bincount(entry, weights=near, minlength=len(branch)) > 0
+    v = np.where(has_near[:, None], sums[0], sums[1])
+    dirs = (v / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-6)[:, None]).reshape(-1, 3, 2)
+    cos = np.einsum("jad,jbd->jab", dirs, dirs)
+    chosen = np.full(len(junction), -1)
+    combos = ((0, 1, 2), (0, 2, 1), (1, 2, 0))
+    for c, (x, y, z) in enumerate(combos):
+        ok = (cos[:, x, y] <= -straight) & (cos[:, z, x] < straight) & (cos[:, z, y] < straight) & (chosen < 0)
+        chosen[ok] = c
+    hit = np.flatnonzero(chosen >= 0)
+    columns = np.array(combos)[chosen[hit]]                        # [H, 3] (bar, bar, stem) of each hit
+    return np.take_along_axis(branches[hit], columns, axis=1).astype(np.int64).reshape(-1, 3)
 
 
 def continue_bars(bars: np.ndarray, piece_owner: np.ndarray, fits: np.ndarray, depth: np.ndarray,
@@ -562,8 +572,11 @@ def _continue_through_junctions(cut: StrokePieces, decided: np.ndarray, piece_of
     major = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
     # a piece fits an object when its bounding box lies inside the object's grown box
     lo, hi = np.full((n, 2), np.inf), np.full((n, 2), -np.inf)
-    np.minimum.at(lo, piece_of, np.stack([xs, ys], axis=1))
-    np.maximum.at(hi, piece_of, np.stack([xs, ys], axis=1))
+    order = np.argsort(piece_of, kind="stable")
+    first = np.flatnonzero(np.r_[True, np.diff(piece_of[order]) != 0])
+    xy = np.stack([xs, ys], axis=1)[order]
+    lo[piece_of[order][first]] = np.minimum.reduceat(xy, first, axis=0)
+    hi[piece_of[order][first]] = np.maximum.reduceat(xy, first, axis=0)
     fits = (lo[:, None] >= boxes[None, :, :2]).all(-1) & (hi[:, None] <= boxes[None, :, 2:]).all(-1)
     carried = continue_bars(bars, major, fits, depth)
     moved = carried != major
