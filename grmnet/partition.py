@@ -287,9 +287,17 @@ class StrokePieces:
     skeleton: np.ndarray | None = None
     first_junction: int = 1
 
+    _adjacency: np.ndarray | None = field(default=None, repr=False)
+
     @property
     def n_pieces(self) -> int:
         return int(self.piece_of_section.max(initial=0))
+
+    def adjacency(self) -> np.ndarray:
+        """int [M, 2]: pairs of touching pieces (`piece_adjacency` of `pieces`, computed once)."""
+        if self._adjacency is None:
+            self._adjacency = piece_adjacency(self.pieces)
+        return self._adjacency
 
 
 def stroke_pieces(ink: np.ndarray) -> StrokePieces:
@@ -306,7 +314,8 @@ def stroke_pieces(ink: np.ndarray) -> StrokePieces:
     pieces, sections = np.zeros(ink.shape, np.int32), np.zeros(ink.shape, np.int32)
     skeleton = np.zeros(ink.shape, bool)
     pieces[y0:y1, x0:x1], sections[y0:y1, x0:x1], skeleton[y0:y1, x0:x1] = cut.pieces, cut.sections, cut.skeleton
-    return StrokePieces(pieces, sections, cut.piece_of_section, skeleton, cut.first_junction)
+    # adjacency on the crop: the same pairs as on the whole image, at a fraction of the cost
+    return StrokePieces(pieces, sections, cut.piece_of_section, skeleton, cut.first_junction, cut.adjacency())
 
 
 def _stroke_pieces(ink: np.ndarray) -> StrokePieces:
@@ -356,7 +365,7 @@ def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> n
     skeleton = cut.skeleton
     if skeleton is None or cut.first_junction > cut.n_pieces:
         return np.zeros((0, 3), np.int64)
-    pairs = piece_adjacency(cut.pieces)
+    pairs = cut.adjacency()
     is_junction = pairs >= cut.first_junction
     mixed = is_junction[:, 0] != is_junction[:, 1]
     pairs = np.where(is_junction[mixed][:, :1], pairs[mixed], pairs[mixed][:, ::-1])    # (junction, branch)
@@ -534,7 +543,7 @@ def partition_ink(ink: np.ndarray, detections: Sequence[Detection], cfg: Partiti
         # unclaimed sections of a claimed piece go to its main object; unclaimed pieces to an owned neighbour
         decided = np.where((decided < 0) & claimed[piece_of], dominant[piece_of], decided)
         piece_owner = np.where(claimed, dominant, -1)
-        piece_owner = _grow_into_unclaimed(cut.pieces, piece_owner, piece_of, ys[rest], xs[rest], boxes, cfg)
+        piece_owner = _grow_into_unclaimed(cut.adjacency(), piece_owner, piece_of, ys[rest], xs[rest], boxes, cfg)
         undecided = decided < 0
         decided[undecided] = piece_owner[piece_of[undecided]]
         if cfg.junction_radius > 0:
@@ -639,16 +648,15 @@ def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _grow_into_unclaimed(pieces: np.ndarray, piece_owner: np.ndarray, piece_of: np.ndarray, ys: np.ndarray,
+def _grow_into_unclaimed(pairs: np.ndarray, piece_owner: np.ndarray, piece_of: np.ndarray, ys: np.ndarray,
                          xs: np.ndarray, boxes: np.ndarray, cfg: PartitionConfig) -> np.ndarray:
     """Unclaimed pieces join an owned neighbour piece's object when they lie inside its (grown) box; a piece
     touching several objects takes the one whose box holds more of it.
 
-    pieces int [H, W], piece_owner int [P + 1] (-1 = none), piece_of / ys / xs [N], boxes float [K, 4]
-    -> updated piece_owner
+    pairs int [M, 2] touching pieces (`StrokePieces.adjacency`), piece_owner int [P + 1] (-1 = none),
+    piece_of / ys / xs [N], boxes float [K, 4] -> updated piece_owner
     """
     piece_owner = piece_owner.copy()
-    pairs = piece_adjacency(pieces)
     if len(pairs) == 0:
         return piece_owner
     n = len(piece_owner)

@@ -174,7 +174,9 @@ def test_two_instances_never_touch_each_others_recovery(qtbot, tmp_path, sketch_
     recovery = tmp_path / "recovery"
     gui = Gui(tmp_path, recovery, sketch_path, edits=1)
     gui.next_edit()
-    wait_for(lambda: recovery.is_dir() and any((d / "document.ora").is_file() for d in recovery.iterdir()))
+    # the document is written first, then its info: wait for both (reading between the two raced once)
+    wait_for(lambda: recovery.is_dir() and any((d / "document.ora").is_file() and (d / "info.json").is_file()
+                                               for d in recovery.iterdir()))
     (theirs,) = os.listdir(recovery)
     info = json.loads((recovery / theirs / "info.json").read_text())
     assert info["path"] == str(sketch_path) and info["pid"] == gui.proc.pid and info["undo_steps"] == ["Draw"]
