@@ -353,6 +353,46 @@ def piece_adjacency(labels: np.ndarray) -> np.ndarray:
     return np.stack([keys // n, keys % n], axis=1)
 
 
+def _junction_branches(cut: StrokePieces) -> np.ndarray:
+    """int [E, 2]: (junction piece, branch piece) for every branch touching a junction, sorted by junction."""
+    if cut.skeleton is None or cut.first_junction > cut.n_pieces:
+        return np.zeros((0, 2), np.int64)
+    pairs = cut.adjacency()
+    is_junction = pairs >= cut.first_junction
+    mixed = is_junction[:, 0] != is_junction[:, 1]
+    pairs = np.where(is_junction[mixed][:, :1], pairs[mixed], pairs[mixed][:, ::-1])    # (junction, branch)
+    return pairs[np.argsort(pairs[:, 0], kind="stable")].astype(np.int64)
+
+
+def _branch_directions(cut: StrokePieces, entries: np.ndarray, radius: float) -> np.ndarray:
+    """Unit direction in which each branch leaves its junction: the mean offset from the junction's centre of
+    the branch's skeleton pixels within `radius` px (all of them when none is that near).
+
+    entries int [E, 2] (junction piece, branch piece) -> float [E, 2] (x, y)
+    """
+    n = cut.n_pieces + 1
+    sy, sx = np.nonzero(cut.skeleton)
+    label = cut.pieces[sy, sx]
+    size = np.maximum(np.bincount(label, minlength=n), 1)
+    centre = np.stack([np.bincount(label, weights=sx, minlength=n), np.bincount(label, weights=sy, minlength=n)],
+                      axis=1) / size[:, None]
+    # every entry with every skeleton pixel of its branch, in one flat list
+    order = np.argsort(label, kind="stable")
+    starts = np.searchsorted(label[order], np.arange(n + 1))
+    junction, branch = entries[:, 0], entries[:, 1]
+    lengths = starts[branch + 1] - starts[branch]
+    entry = np.repeat(np.arange(len(branch)), lengths)
+    offset = np.arange(len(entry)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    pixel = order[starts[branch][entry] + offset]
+    d = np.stack([sx[pixel], sy[pixel]], axis=1) - centre[junction][entry]
+    near = (d ** 2).sum(axis=1) <= radius * radius
+    sums = [np.stack([np.bincount(entry, weights=d[:, i] * w, minlength=len(branch)) for i in (0, 1)], axis=1)
+            for w in (near, np.ones(len(d)))]
+    has_near = np.bincount(entry, weights=near, minlength=len(branch)) > 0
+    v = np.where(has_near[:, None], sums[0], sums[1])
+    return v / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-6)[:, None]
+
+
 def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> np.ndarray:
     """Occlusion T-junctions: where three branches meet and two of them continue each other in a straight line
     (directions from the junction opposite within ~30 degrees, `straight` = -cos), those two are one stroke
@@ -362,46 +402,16 @@ def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> n
 
     -> int [J, 3] rows (bar piece, bar piece, stem piece), piece numbers of `cut.pieces`
     """
-    skeleton = cut.skeleton
-    if skeleton is None or cut.first_junction > cut.n_pieces:
-        return np.zeros((0, 3), np.int64)
-    pairs = cut.adjacency()
-    is_junction = pairs >= cut.first_junction
-    mixed = is_junction[:, 0] != is_junction[:, 1]
-    pairs = np.where(is_junction[mixed][:, :1], pairs[mixed], pairs[mixed][:, ::-1])    # (junction, branch)
-    if len(pairs) == 0:
-        return np.zeros((0, 3), np.int64)
+    entries = _junction_branches(cut)
     # junctions where exactly three branches meet: [J] junction pieces, [J, 3] branch pieces
-    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-    n = cut.n_pieces + 1
-    three = np.bincount(pairs[:, 0], minlength=n)[pairs[:, 0]] == 3
-    pairs = pairs[three].reshape(-1, 3, 2)
-    if len(pairs) == 0:
+    three = np.bincount(entries[:, 0], minlength=cut.n_pieces + 1)[entries[:, 0]] == 3 if len(entries) else []
+    entries = entries[three]
+    if len(entries) == 0:
         return np.zeros((0, 3), np.int64)
-    junction, branches = pairs[:, 0, 0], pairs[:, :, 1]
-    sy, sx = np.nonzero(skeleton)
-    label = cut.pieces[sy, sx]
-    size = np.maximum(np.bincount(label, minlength=n), 1)
-    centre = np.stack([np.bincount(label, weights=sx, minlength=n), np.bincount(label, weights=sy, minlength=n)],
-                      axis=1) / size[:, None]
-    # every (junction, branch) entry with every skeleton pixel of its branch, in one flat list
-    order = np.argsort(label, kind="stable")
-    starts = np.searchsorted(label[order], np.arange(n + 1))
-    branch = branches.ravel()
-    lengths = starts[branch + 1] - starts[branch]
-    entry = np.repeat(np.arange(len(branch)), lengths)
-    offset = np.arange(len(entry)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    pixel = order[starts[branch][entry] + offset]
-    d = np.stack([sx[pixel], sy[pixel]], axis=1) - centre[np.repeat(junction, 3)][entry]
-    near = (d ** 2).sum(axis=1) <= radius * radius
-    # a branch's direction: the mean offset of its pixels near the junction (all of them when none is near)
-    sums = [np.stack([np.bincount(entry, weights=d[:, i] * w, minlength=len(branch)) for i in (0, 1)], axis=1)
-            for w in (near, np.ones(len(d)))]
-    has_near = np.bincount(entry, weights=near, minlength=len(branch)) > 0
-    v = np.where(has_near[:, None], sums[0], sums[1])
-    dirs = (v / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-6)[:, None]).reshape(-1, 3, 2)
+    branches = entries[:, 1].reshape(-1, 3)
+    dirs = _branch_directions(cut, entries, radius).reshape(-1, 3, 2)
     cos = np.einsum("jad,jbd->jab", dirs, dirs)
-    chosen = np.full(len(junction), -1)
+    chosen = np.full(len(branches), -1)
     combos = ((0, 1, 2), (0, 2, 1), (1, 2, 0))
     for c, (x, y, z) in enumerate(combos):
         ok = (cos[:, x, y] <= -straight) & (cos[:, z, x] < straight) & (cos[:, z, y] < straight) & (chosen < 0)
@@ -579,19 +589,24 @@ def _continue_through_junctions(cut: StrokePieces, decided: np.ndarray, piece_of
     n, k = cut.n_pieces + 1, len(boxes)
     counts = _counts_by_owner(piece_of, decided, n, k)[:, :k]
     major = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
-    # a piece fits an object when its bounding box lies inside the object's grown box
+    carried = continue_bars(bars, major, _piece_fits(piece_of, xs, ys, n, boxes), depth)
+    moved = carried != major
+    if not moved.any():
+        return decided
+    return np.where(moved[piece_of], carried[piece_of], decided)
+
+
+def _piece_fits(piece_of: np.ndarray, xs: np.ndarray, ys: np.ndarray, n: int, boxes: np.ndarray) -> np.ndarray:
+    """bool [n, K]: a piece fits an object when the piece's bounding box lies inside the object's grown box.
+
+    piece_of / xs / ys [N] (piece and position of each pixel), boxes float [K, 4]"""
     lo, hi = np.full((n, 2), np.inf), np.full((n, 2), -np.inf)
     order = np.argsort(piece_of, kind="stable")
     first = np.flatnonzero(np.r_[True, np.diff(piece_of[order]) != 0])
     xy = np.stack([xs, ys], axis=1)[order]
     lo[piece_of[order][first]] = np.minimum.reduceat(xy, first, axis=0)
     hi[piece_of[order][first]] = np.maximum.reduceat(xy, first, axis=0)
-    fits = (lo[:, None] >= boxes[None, :, :2]).all(-1) & (hi[:, None] <= boxes[None, :, 2:]).all(-1)
-    carried = continue_bars(bars, major, fits, depth)
-    moved = carried != major
-    if not moved.any():
-        return decided
-    return np.where(moved[piece_of], carried[piece_of], decided)
+    return (lo[:, None] >= boxes[None, :, :2]).all(-1) & (hi[:, None] <= boxes[None, :, 2:]).all(-1)
 
 
 def _adopt_strays(owner: np.ndarray, ink: np.ndarray, strokes: np.ndarray, n_strokes: int, boxes: np.ndarray,
