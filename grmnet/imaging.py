@@ -150,6 +150,51 @@ def normalise_polarity(pixels: np.ndarray) -> tuple[np.ndarray, bool]:
     return pixels, False
 
 
+# ------------------------------------------------------------------------ photographed / scanned paper
+# A photo or scan of a paper sketch: grey, tinted, unevenly lit paper and lines of pencil grey, where the model
+# (and the ink threshold, grey < 128) expect white paper and dark lines, as drawing apps and SketchyScene give.
+PAPER_WINDOW = 0.04      # of the long side: the paper is the lightest value this close (wider than any stroke)
+WHITE_PAPER = 245        # median paper at least this light: a digital drawing, left exactly as it is
+COLOURFUL = 40           # median colourfulness (max - min channel) above this: coloured artwork, left as it is
+FAINT_INK = 60           # after evening out, lines whose darkest part is lighter than this are darkened
+
+
+def paper_level(grey: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: the paper's brightness under each pixel, lines removed (the lightest value within
+    PAPER_WINDOW of the long side, smoothed)."""
+    import cv2  # here, as in spread_to_fringe
+    h, w = grey.shape
+    k = max(3, int(round(PAPER_WINDOW * max(h, w))) | 1)
+    lightest = cv2.dilate(grey, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.blur(lightest, (k, k)).astype(np.float32)
+
+
+def even_out_paper(pixels: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(pixels on even white paper, whether anything changed) of a grey [H, W] or RGB [H, W, 3] uint8 array of
+    dark ink on light paper. A drawing whose paper is already white is returned as it is (the same array), so
+    digital sketches are never touched, and so is coloured artwork; a photo or scan is divided by its paper level, per colour channel
+    (lighting and tint go), then stretched so that its paper is white and, when its lines are pencil-faint,
+    its darkest lines dark."""
+    grey = pixels if pixels.ndim == 2 else luma(pixels)
+    if grey.size == 0 or min(grey.shape) < 8 or float(np.median(paper_level(grey))) >= WHITE_PAPER:
+        return pixels, False
+    if pixels.ndim == 3:   # a painted page is not paper: its fills would be whitened away
+        sample = pixels[:: max(1, pixels.shape[0] // 256), :: max(1, pixels.shape[1] // 256)].astype(np.int16)
+        if float(np.median(sample.max(-1) - sample.min(-1))) > COLOURFUL:
+            return pixels, False
+    channels = [pixels] if pixels.ndim == 2 else [pixels[..., c] for c in range(pixels.shape[2])]
+    flat = [np.minimum(c.astype(np.float32) * (255.0 / np.maximum(paper_level(c), 1.0)), 255.0) for c in channels]
+    flat_grey = flat[0] if pixels.ndim == 2 else luma(np.stack(flat, -1).astype(np.uint8)).astype(np.float32)
+    # white: the median pixel, which is paper in a sketch (the paper level above sits on the noise's peaks);
+    # black: the darkest lines when they are pencil-faint, else black itself
+    white = float(np.median(flat_grey))
+    darkest = float(np.percentile(flat_grey, 0.5))
+    black = darkest if FAINT_INK < darkest < min(200.0, white - 20) else 0.0
+    flat = [(c - black) * (255.0 / max(white - black, 1.0)) for c in flat]
+    out = np.clip(flat[0] if pixels.ndim == 2 else np.stack(flat, -1), 0, 255).astype(np.uint8)
+    return out, True
+
+
 # ----------------------------------------------------------------------------- PIL image -> paper
 def _sixteen_bit_peak(img: Image.Image) -> float:
     lo, hi = img.getextrema()
@@ -296,11 +341,14 @@ def load_image(path: str | os.PathLike, max_side: int | None = MAX_SIDE) -> tupl
     if rgb.size == 0:
         raise ImageError(f"{name} is empty (zero size)")
     rgb, inverted = normalise_polarity(rgb)
+    rgb, evened = even_out_paper(rgb)
     notes = []
     if target:
         notes.append(f"{name} is {w}x{h}; downscaled to {rgb.shape[1]}x{rgb.shape[0]} for editing")
     if inverted:
         notes.append(f"{name} has light lines on a dark background; inverted to dark on light")
+    if evened:
+        notes.append(f"{name} looks photographed or scanned; its paper was evened out to white")
     return rgb, "; ".join(notes) or None
 
 
@@ -350,7 +398,7 @@ def to_grey(image) -> np.ndarray:
     if isinstance(image, (str, Path)):
         return load_grey(image)[0]
     grey = _image_to_grey(image) if isinstance(image, Image.Image) else _array_to_grey(image)
-    return normalise_polarity(grey)[0]
+    return even_out_paper(normalise_polarity(grey)[0])[0]
 
 
 if TYPE_CHECKING:   # torch loads only when a model input is made (the app reads files without it)
