@@ -407,17 +407,51 @@ if TYPE_CHECKING:   # torch loads only when a model input is made (the app reads
 
 @dataclass
 class ModelInput:
-    """One image resized for the network: long side = input_size, padded bottom/right to a square."""
+    """One image (or its `drawing_frame`) resized for the network: long side = input_size, padded bottom/right
+    to a square."""
     tensor: torch.Tensor        # [3, S, S] float, ink = 1, paper = 0
     scale: float                # input pixels per original pixel
     size: tuple[int, int]       # (h, w) of the resized image inside the padded square
     original_size: tuple[int, int]
+    offset: tuple[int, int] = (0, 0)   # (x, y) of the framed part's top-left corner in the original image
+
+    def to_original(self, boxes: torch.Tensor) -> torch.Tensor:
+        """Boxes [N, 4] (x0, y0, x1, y1) in input pixels -> the same in original image pixels."""
+        x, y = self.offset
+        return boxes / self.scale + boxes.new_tensor([x, y, x, y])
 
 
-def model_input(grey: np.ndarray, input_size: int) -> ModelInput:
+# A drawing whose ink spans less than this share of its page's long side (a small sketch on a big canvas or
+# sheet) is shown to the network framed, at the scale scenes are drawn at, not as a speck on empty paper.
+FRAME_BELOW = 0.5
+FRAME_MARGIN = 0.05            # of the drawing's long side, kept around its ink
+
+
+def drawing_frame(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) (x1, y1 exclusive) of the part of the page to show the network: the ink's bounding box
+    with a margin when the drawing is small on its page, else None (the whole page). ink bool [H, W]."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    h, w = ink.shape
+    span = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    if span >= FRAME_BELOW * max(h, w):
+        return None
+    m = max(8, int(round(FRAME_MARGIN * span)))
+    return (max(0, int(cols[0]) - m), max(0, int(rows[0]) - m), min(w, int(cols[-1]) + 1 + m),
+            min(h, int(rows[-1]) + 1 + m))
+
+
+def model_input(grey: np.ndarray, input_size: int, frame: tuple[int, int, int, int] | None = None) -> ModelInput:
+    """grey uint8 [H, W] -> ModelInput; frame (x0, y0, x1, y1): show only that part (`drawing_frame`)."""
     import torch  # here, not at the top: the app reads images through this module without torch
     import torch.nn.functional as F
 
+    original = grey.shape
+    offset = (0, 0)
+    if frame is not None:
+        x0, y0, x1, y1 = frame
+        grey, offset = grey[y0:y1, x0:x1], (x0, y0)
     h, w = grey.shape
     scale = input_size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -426,7 +460,7 @@ def model_input(grey: np.ndarray, input_size: int) -> ModelInput:
     resized = F.interpolate(ink, size=(nh, nw), mode="area" if scale < 1 else "bilinear", align_corners=None if scale < 1 else False)
     padded = torch.zeros((1, 1, input_size, input_size))
     padded[..., :nh, :nw] = resized
-    return ModelInput(padded[0].expand(3, -1, -1).contiguous(), scale, (nh, nw), (h, w))
+    return ModelInput(padded[0].expand(3, -1, -1).contiguous(), scale, (nh, nw), original, offset)
 
 
 class SketchCache:

@@ -847,7 +847,7 @@ def detect_all(model, features, inputs, category_sentences, image_shape: tuple[i
         pooled = heads.mask_roi_pool(features.features, [boxes[order]], [size])
         context = heads.mask_context(sentences[labels[order] - 1], refs, absolute)
         masks = maskrcnn_inference(heads.mask_head(heads.mask_fusion(pooled, context)), [labels[order]])[0][:, 0]
-        boxes, scores, labels = boxes[order] / inputs.scale, scores[order], labels[order]
+        boxes, scores, labels = inputs.to_original(boxes[order]), scores[order], labels[order]
         detections = []
         for box, score, label, mask in zip(boxes.tolist(), scores.tolist(), labels.tolist(), masks.cpu().numpy()):
             prob, origin = paste_mask(mask, box, image_shape)

@@ -15,7 +15,7 @@ from torchvision.ops import batched_nms
 from grmnet.data.categories import category_of_label, label_of, singular
 from grmnet.engine import SketchEngine
 from grmnet.extremes import Extreme, names_whole_category, parse_extreme, rank_by_extreme
-from grmnet.imaging import ModelInput, ink_mask, model_input
+from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.partition import category_expression, partitioner_of
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
@@ -76,9 +76,10 @@ class Predictor(SketchEngine):
 
     @torch.inference_mode()
     def _encode_grey(self, grey: np.ndarray) -> EncodedSketch:
-        inputs = model_input(grey, self.cfg.input_size)
+        ink = ink_mask(grey)
+        inputs = model_input(grey, self.cfg.input_size, drawing_frame(ink))
         features = self.model.encode_images(inputs.tensor[None].to(self.device))
-        return EncodedSketch(grey, ink_mask(grey), inputs, features)
+        return EncodedSketch(grey, ink, inputs, features)
 
     def ink_margin(self, h: int, w: int, setting: int | None = None) -> int:
         """Outline strokes lie ON the silhouette's border, where a 28x28 mask is least sure: the region is
@@ -213,7 +214,7 @@ class Predictor(SketchEngine):
             named = (probs.sum(dim=1), group[probs.argmax(dim=1)])
         # one category's probability is never above the best one's, but a group's sum can be
         keep = scores >= lowest if named is None else (scores >= lowest) | (named[0] >= lowest)
-        boxes = out["boxes"][keep] / sketch.inputs.scale
+        boxes = sketch.inputs.to_original(out["boxes"][keep])
         masks = out["masks"][keep]
         if not len(boxes):
             return [[] for _ in settings]

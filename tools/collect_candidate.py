@@ -21,7 +21,8 @@ RESULTS = REPO / "docs" / "results"
 REAL = "../shared/data/sketchyscene_samples"
 # evaluate_candidate.sh output -> (data root, split) of its candidates row
 ROWS = {"test.json": ("data/synth", "test"), "style.json": ("data/synth_style", "style_test"),
-        "plain.json": ("data/synth_plain", "test"), "real.json": (REAL, "test")}
+        "plain.json": ("data/synth_plain", "test"), "photo.json": ("data/synth_photo", "test"),
+        "real.json": (REAL, "test")}
 # evaluate_candidate.sh output -> the shipped weights' table in docs/results/
 SHIPPED = {"test.json": "synthetic_test.json", "test_own.json": "synthetic_test_own_ink.json",
            "real.json": "real_samples.json", "real_own.json": "real_samples_own_ink.json",

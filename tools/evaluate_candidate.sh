@@ -17,6 +17,10 @@ export OMP_NUM_THREADS=1
 (
   grmnet evaluate --data data/synth --split val --limit 400 --weights $W --json $OUT/val.json > $OUT/val.out 2> $OUT/val.err
   grmnet evaluate --data $REAL --split test --weights $W --json $OUT/real.json > $OUT/real.out 2> $OUT/real.err
+  # photographed paper (python tools/photographed_split.py data/synth data/synth_photo test)
+  if [ -d data/synth_photo/test ]; then
+    grmnet evaluate --data data/synth_photo --split test --limit 1500 --weights $W --json $OUT/photo.json > $OUT/photo.out 2> $OUT/photo.err
+  fi
   grmnet evaluate --data $REAL --split test --own-ink --weights $W --json $OUT/real_own.json > $OUT/real_own.out 2> $OUT/real_own.err
   python tools/check_detected_categories.py $REAL test --weights $W --json $OUT/detected.json > $OUT/detected.out 2>&1
   cp docs/results/layers.json $OUT/layers.json

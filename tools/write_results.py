@@ -363,6 +363,20 @@ def candidates_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def photographed_section(d: dict | None) -> list[str]:
+    """Sketches drawn on paper and photographed or scanned (grmnet.imaging.even_out_paper), before and after."""
+    if not d:
+        return []
+    lines = ["## Photographed and scanned paper sketches", "", d["how"], "",
+             "| split | pairs | paper | mask AP | AP50 | AP75 | exact selection % | no-target accuracy % |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        m = r["metrics"]
+        lines.append(f"| {r['split']} | {m['pairs']} | {r['paper']} | {m['AP']} | {m['AP50']} | {m['AP75']} | "
+                     f"{m['exact_selection']} | {_fmt(m.get('no_target_accuracy'))} |")
+    return lines + ["", *(f"- {c}" for c in d["commands"]), ""]
+
+
 def real_drawings_section() -> list[str]:
     """Issue #14: the style-held-out split, the realism pairing, the backbone comparison, detected categories."""
     lines: list[str] = []
@@ -440,6 +454,7 @@ def main() -> None:
     lines += ["Paper, real SketchyScene-Matching test set: GRM-Net 59.39 AP / 71.37 AP50 / 62.07 AP75.", ""]
     lines += own_ink_section(_load("synthetic_test_own_ink.json"), _load("real_samples_own_ink.json"))
     lines += real_drawings_section()
+    lines += photographed_section(_load("photographed.json"))
     lines += phrasing_section()
     lines += free_settings_section(_load("free_phrasing_settings.json"))
     lines += layers_section(_load("layers.json"))

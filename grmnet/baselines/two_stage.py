@@ -122,7 +122,7 @@ class TwoStageEngine(BaselineEngine):
         t2 = time.perf_counter()
         sketch.detections = []
         if len(out["boxes"]):
-            boxes = out["boxes"] / sketch.inputs.scale
+            boxes = sketch.inputs.to_original(out["boxes"])
             regions = paste_masks_in_image(out["masks"], boxes, sketch.grey.shape, padding=1)[:, 0] > 0.5
             for region, box, score, label in zip(regions.cpu().numpy(), boxes.tolist(), out["scores"].tolist(),
                                                  out["labels"].tolist()):
