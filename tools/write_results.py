@@ -350,6 +350,7 @@ def _jsonl(name: str) -> list[dict]:
 
 DATA_NAMES = {"data/synth": "synthetic test (in-style)", "data/synth_style": "style-held-out test (unseen icon sets)",
               "data/synth_plain": "same test scenes, clean strokes (no hand-drawn effects)",
+              "data/synth_photo": "same test scenes photographed on paper (tools/photographed_split.py)",
               "../shared/data/sketchyscene_samples": "real samples (3 sketches)"}
 
 
