@@ -76,6 +76,18 @@ def test_rpn_targets_are_the_referred_instances_only():
     assert labels[0].tolist() == [0.0, 0.0]
 
 
+def test_rpn_anchors_are_remembered_per_input_layout():
+    """The remembered anchors equal the generator's, per image, and follow a change of input or map size."""
+    from torchvision.models.detection.image_list import ImageList
+    rpn = GRMNet(tiny_config(), vocab_size=10).rpn
+    for h, w in [(128, 128), (128, 96), (128, 128)]:
+        images = ImageList(torch.zeros(2, 1, h, w), [(h, w), (h - 8, w)])
+        maps = [torch.zeros(2, 4, h // s, w // s) for s in (4, 8, 16, 32)[:len(rpn.anchor_generator.sizes)]]
+        expected = rpn.anchor_generator(images, maps)
+        got = rpn.anchors(images, maps)
+        assert len(got) == 2 and all(torch.equal(a, b) for a, b in zip(expected, got))
+        assert rpn.anchors(images, maps)[0] is got[0]          # the second query reuses them
+
 def test_rle_round_trip():
     rng = np.random.default_rng(0)
     mask = rng.random((37, 53)) > 0.7

@@ -51,6 +51,20 @@ class FusedRPN(RegionProposalNetwork):
         self.fusion = nn.ModuleDict({str(i): SentenceFusion(cfg.fpn_channels, cfg.lang_dim, cfg.gated_fusion)
                                      for i in range(len(cfg.anchor_sizes))})
 
+    def anchors(self, images: ImageList, feature_maps: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The anchor generator's anchors, one [A, 4] per image, remembered for the last input layout: they depend
+        only on the padded input size and the feature-map sizes, and regenerating them cost several ms of every
+        query on a cached sketch."""
+        key = (tuple(images.tensors.shape[-2:]), tuple(tuple(f.shape[-2:]) for f in feature_maps),
+               feature_maps[0].dtype, feature_maps[0].device)
+        if self._anchor_key != key:
+            one = ImageList(images.tensors[:1], images.image_sizes[:1])
+            self._anchor_key, self._anchor_cache = key, self.anchor_generator(one, [f[:1] for f in feature_maps])[0]
+        return [self._anchor_cache] * len(images.image_sizes)
+
+    _anchor_key: tuple | None = None
+    _anchor_cache: torch.Tensor | None = None
+
     def image_parts(self, features: "OrderedDict[str, torch.Tensor]") -> list[torch.Tensor]:
         """Language-independent half of the fusion, per level: cacheable per image."""
         return [self.fusion[str(i)].image_part(f) for i, f in enumerate(features.values())]
@@ -62,7 +76,7 @@ class FusedRPN(RegionProposalNetwork):
         -> proposals P x [n, 4], positive probabilities P x [n], losses."""
         fused = [self.fusion[str(i)].fuse(part, sentence) for i, part in enumerate(image_parts)]
         objectness, deltas = self.head(fused)
-        anchors = self.anchor_generator(images, fused)
+        anchors = self.anchors(images, fused)
         num_anchors_per_level = [o[0].numel() for o in objectness]
         objectness, deltas = concat_box_prediction_layers(objectness, deltas)
         proposals = self.box_coder.decode(deltas.detach(), anchors).view(len(anchors), -1, 4)
