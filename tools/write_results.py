@@ -216,7 +216,9 @@ def own_ink_section(synth: dict | None, real: dict | None) -> list[str]:
 
 
 # the weights the held-out phrasing table (docs/results/heldout_phrasing.md) was last measured with
-HELDOUT_PHRASING_WEIGHTS = "stages 1-14"
+HELDOUT_PHRASING_WEIGHTS = "stages 1-16"
+# the commit whose data engine and component library composed the synthetic scenes the held-out file was written on
+HELDOUT_PHRASING_ENGINE = "c73169b"
 
 
 def phrasing_section() -> list[str]:
@@ -226,9 +228,10 @@ def phrasing_section() -> list[str]:
         return []
     return ["## Free phrasing (held out, written by hand; never used for training or for choosing settings)", "",
             "`SYNTH=data/synth_v1 VOCAB= tools/eval_heldout_phrasing.sh runs/heldout_phrasing` (weights of "
-            f"{HELDOUT_PHRASING_WEIGHTS}; not yet measured again for {shipped_stages()}, because data/synth_v1 was not "
-            "on that session's machine; the synthetic file was written on the test scenes of the previous data engine, kept in "
-            "data/synth_v1; the stages 1-5 table is in results/heldout_phrasing_stages1-5.md) "
+            f"{HELDOUT_PHRASING_WEIGHTS}). The synthetic file was written on test scenes of an earlier data engine: "
+            f"data/synth_v1 is `git worktree add /tmp/v1 {HELDOUT_PHRASING_ENGINE}`, then `cd /tmp/v1 && PYTHONPATH=/tmp/v1 "
+            "python -m grmnet.cli synth --out OUR_CHECKOUT/data/synth_v1 --split test --n 200 --seed 3` (`tools/heldout_phrasing.py check` "
+            "confirms the file fits those scenes); the stages 1-5 table is in results/heldout_phrasing_stages1-5.md "
             "(`resources/heldout_phrasing/`: 79 pairs on the 3 real samples, 189 on synthetic test scenes; template "
             "rows are the template expressions of the same images). Class-agnostic ink-mask AP as above.",
             "", md.read_text().strip(), ""]
