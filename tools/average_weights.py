@@ -2,7 +2,7 @@
 
     python tools/average_weights.py OUT RUN [RUN ...]
 
-Every RUN must hold the same architecture and vocabulary (config.json, vocab.txt); OUT gets the averaged
+Every RUN must hold the same architecture and vocabulary (config.json without its training settings, vocab.txt); OUT gets the averaged
 model.safetensors with the first run's config, vocabulary and inference settings, and the members' training
 logs (each row tagged with its member). Integer tensors (none today) are taken from the first run.
 """
@@ -19,6 +19,14 @@ from grmnet.errors import WeightsError
 from grmnet.weights import load_model, save_model
 
 
+def _architecture(cfg) -> dict:
+    """The configuration without its training settings: runs trained at other learning rates or batch sizes (e.g.
+    a GPU fine-tune and the shipped weights it started from) hold the same model and can be averaged."""
+    d = json.loads(cfg.to_json())
+    d.pop("training", None)
+    return d
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
@@ -31,7 +39,7 @@ def main() -> None:
     total = {k: v.double() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     for run in args.runs[1:]:
         other, other_cfg, other_vocab, _ = load_model(run, "cpu")
-        if other_cfg.to_json() != cfg.to_json() or other_vocab.to_lines() != words:
+        if _architecture(other_cfg) != _architecture(cfg) or other_vocab.to_lines() != words:
             raise WeightsError(f"{run}: another architecture or vocabulary than {args.runs[0]}")
         for k, v in other.state_dict().items():
             if v.is_floating_point():
