@@ -88,6 +88,7 @@ def test_rpn_anchors_are_remembered_per_input_layout():
         assert len(got) == 2 and all(torch.equal(a, b) for a, b in zip(expected, got))
         assert rpn.anchors(images, maps)[0] is got[0]          # the second query reuses them
 
+
 def test_rle_round_trip():
     rng = np.random.default_rng(0)
     mask = rng.random((37, 53)) > 0.7

@@ -2,9 +2,9 @@
 
     python tools/average_weights.py OUT RUN [RUN ...]
 
-Every RUN must hold the same architecture and vocabulary (config.json without its training settings, vocab.txt); OUT gets the averaged
-model.safetensors with the first run's config, vocabulary and inference settings, and the members' training
-logs (each row tagged with its member). Integer tensors (none today) are taken from the first run.
+Every RUN must hold the same architecture and vocabulary (config.json without its training settings, vocab.txt);
+OUT gets the averaged model.safetensors with the first run's config, vocabulary and inference settings, and the
+members' training logs (each row tagged with its member). Integer tensors (none today) are taken from the first run.
 """
 from __future__ import annotations
 

@@ -57,13 +57,13 @@ class FusedRPN(RegionProposalNetwork):
         query on a cached sketch."""
         key = (tuple(images.tensors.shape[-2:]), tuple(tuple(f.shape[-2:]) for f in feature_maps),
                feature_maps[0].dtype, feature_maps[0].device)
-        if self._anchor_key != key:
+        memo = self._anchor_memo               # one attribute, replaced whole: safe if two threads query at once
+        if memo is None or memo[0] != key:
             one = ImageList(images.tensors[:1], images.image_sizes[:1])
-            self._anchor_key, self._anchor_cache = key, self.anchor_generator(one, [f[:1] for f in feature_maps])[0]
-        return [self._anchor_cache] * len(images.image_sizes)
+            memo = self._anchor_memo = (key, self.anchor_generator(one, [f[:1] for f in feature_maps])[0])
+        return [memo[1]] * len(images.image_sizes)
 
-    _anchor_key: tuple | None = None
-    _anchor_cache: torch.Tensor | None = None
+    _anchor_memo: tuple[tuple, torch.Tensor] | None = None
 
     def image_parts(self, features: "OrderedDict[str, torch.Tensor]") -> list[torch.Tensor]:
         """Language-independent half of the fusion, per level: cacheable per image."""
