@@ -74,6 +74,10 @@ class InferenceConfig:
                                        # words itself. On: superlative validation pairs 35.6 -> 60.4 AP (stage 11,
                                        # tools/free_phrasing_set.py); the template split has no such words, so
                                        # `grmnet tune` keeps the value it finds
+    resolve_order: bool = False        # "the leftmost tree", "the tree on the left", "the middle dog", "the second bus
+                                       # on the right": the grammar says order only of a category forming one group
+                                       # (GRAMMAR §4.4), so among every X found, ranked by left edges (feet when
+                                       # the group stands one above the other); off: the model answers them
     resolve_groups: bool = True        # "the animals", "grab the vehicles" (a broader word, nothing else restricting
                                        # the target): one batched pass with each member's plural ("the cats", "the
                                        # dogs", ...), each candidate scored by its member, a stated count never

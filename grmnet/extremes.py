@@ -1,16 +1,21 @@
-"""Extremes of size and height: "the biggest tree", "the two smallest clouds", "the taller person".
+"""Extremes and order: "the biggest tree", "the two smallest clouds", "the leftmost tree", "the second bus on the right".
 
-SketchyScene-Matching's grammar orders a group left to right or top to bottom ("the leftmost tree"), and the model
-learns that; it has no words for size ("biggest", "tallest") or for the highest / lowest member, which artists type
-all the time. Those are plain geometry once every instance of the category is known, so they are resolved here
-instead of being left to a network that never saw them in the grammar: the engine first finds every instance of
-the target category (the same query with the plural noun alone, "the trees"), then keeps the `k` instances that
-are most extreme by the measure the word names. Pure functions on boxes; `Predictor` calls them when its
-inference settings enable `resolve_extremes`.
+SketchyScene-Matching's grammar has no words for size ("biggest", "tallest") or for the highest / lowest member,
+which artists type all the time. Those are plain geometry once every instance of the category is known, so they
+are resolved here instead of being left to a network that never saw them in the grammar: the engine first finds
+every instance of the target category (the same query with the plural noun alone, "the trees"), then keeps the
+`k` instances that are most extreme by the measure the word names (`parse_extreme`, `rank_by_extreme`).
 
-Only a target-phrase extreme with nothing else restricting the target is resolved ("the biggest tree", "grab the 2
-smallest kitties"): with a relation or a position in the expression ("the biggest tree near the house", "the
-smallest cat on the left") the extreme is among some of the instances only, and the model answers as it is.
+The grammar's own order words ("the leftmost tree", "the tree on the left", "the middle dog") are said only of a
+category whose instances form one group (GRAMMAR §4.4), so they too are geometry over every instance: ranked by
+left edges, or by feet in a group standing one above the other (`parse_order`, `rank_by_order`). The model learns
+them, but picks the wrong member of the right category often (single-target order phrases: 63.6 % exact on
+validation against 81.9 % for "the tree" alone), and the ranking is exact once the group is found.
+
+Pure functions on boxes; `Predictor` calls them when its inference settings enable `resolve_extremes` /
+`resolve_order`. Only a target phrase with nothing else restricting the target is resolved: with a relation or
+another position word ("the biggest tree near the house", "the smallest cat on the left") the pick is among some
+of the instances only, and the model answers as it is.
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ from typing import Sequence
 from grmnet.selection import NUMBERS, RELATION_STARTS, head_noun
 from grmnet.text import tokenize
 
-__all__ = ["Extreme", "EXTREME_WORDS", "parse_extreme", "names_whole_category", "box_measure", "rank_by_extreme"]
+__all__ = ["Extreme", "EXTREME_WORDS", "parse_extreme", "names_whole_category", "box_measure", "rank_by_extreme",
+           "Order", "parse_order", "rank_by_order", "rank_instances"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,7 @@ EXTREME_WORDS: dict[str, tuple[str, bool]] = {
 }
 
 # Extremes said in several words, anywhere in the expression ("the tree on the far left", "the cloud nearest the
-# top"): (words, measure, largest). The grammar's own "leftmost" / "topmost" are left to the model, which learned
-# them as the grammar defines them (order inside a group).
+# top"): (words, measure, largest). The grammar's own "leftmost" / "topmost" are orders (parse_order).
 EXTREME_PHRASES: tuple[tuple[tuple[str, ...], str, bool], ...] = tuple(
     (tuple(words.split()), measure, largest) for words, measure, largest in (
         *((f"{far} to the {side}", "right", side == "right") for far in ("furthest", "farthest")
@@ -125,3 +130,111 @@ def rank_by_extreme(boxes: Sequence[Sequence[float]], extreme: Extreme) -> list[
     """Indices of the boxes, the most extreme first (ties: the earlier index first)."""
     sign = -1.0 if extreme.largest else 1.0
     return sorted(range(len(boxes)), key=lambda i: (sign * box_measure(boxes[i], extreme.measure), i))
+
+
+# ---- order inside the category's group -----------------------------------------------------------------------
+# SketchyScene-Matching says order phrases ("the leftmost tree", "the tree on the left", "the middle dog", "the
+# second bus on the right") only of a category whose instances form ONE group (GRAMMAR §4.4), so the order is
+# among every instance of the category, and it is geometry: members ranked by their left edges (left to right)
+# or, in a group that stands one above the other, by their feet (box bottoms, top to bottom). Resolved like the
+# extremes: every instance of the category first ("the trees"), then the rank the words name.
+
+@dataclass(frozen=True)
+class Order:
+    """The `count` members from the `rank`-th (1 = the end itself) counted from `side` ("left", "right", "top",
+    "bottom"), or the middle member ("middle": an odd group's centre one along the group's own axis)."""
+    side: str
+    rank: int = 1
+    count: int = 1
+
+
+ORDER_SIDES: dict[str, str] = {"left": "left", "leftmost": "left", "right": "right", "rightmost": "right",
+                               "top": "top", "topmost": "top", "bottom": "bottom", "bottommost": "bottom",
+                               "middle": "middle", "center": "middle", "centre": "middle"}
+ORDINALS: dict[str, int] = {**{w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth"), 1)},
+                            **{f"{i}{s}": i for i, s in ((1, "st"), (2, "nd"), (3, "rd"), (4, "th"), (5, "th"))}}
+_SUPERLATIVE_SIDES = frozenset({"leftmost", "rightmost", "topmost", "bottommost"})
+# words that may follow the noun in an order phrase: "the tree on the left", "the second one from the right side"
+_ORDER_TAIL = frozenset({"on", "in", "at", "from", "to", "the", "side", "hand"})
+
+
+def parse_order(expression: str) -> Order | None:
+    """The order an expression asks for, when it is the only thing that picks among the instances of the target
+    category: one side word (before the noun or after it, "on the left"), at most one ordinal before the noun,
+    a singular noun (or a numeral with a plural one: "the two leftmost trees"), no relation, extreme or other
+    position words. None otherwise."""
+    words = _joined(tokenize(expression))
+    if any(tuple(words[i:i + len(r)]) == r for i in range(len(words)) for r in RELATION_STARTS):
+        return None
+    start, end, entry = head_noun(words)
+    if entry is None:
+        return None
+    before, after = words[:start], words[end:]
+    sides = [ORDER_SIDES[w] for w in before + after if w in ORDER_SIDES]
+    ranks = [ORDINALS[w] for w in before if w in ORDINALS]
+    if len(sides) != 1 or len(ranks) > 1 or any(w not in _ORDER_TAIL and w not in ORDER_SIDES for w in after):
+        return None
+    if any((w in _RESTRICTING and w not in ORDER_SIDES and w not in ORDINALS) or w in EXTREME_WORDS
+           for w in before):
+        return None
+    count = next((NUMBERS[w] for w in before if w in NUMBERS), None)
+    if count is None:
+        if not entry[1]:
+            return None    # "the trees on the left": a part of the category, how many is not said
+        count = 1
+    elif not _SUPERLATIVE_SIDES & set(before):
+        return None        # "the three sheep on the left": the grammar's group in the left third, not an order
+    rank = ranks[0] if ranks else 1
+    if sides[0] == "middle" and (rank != 1 or count != 1):
+        return None
+    return Order(sides[0], rank, count)
+
+
+def _joined(words: list[str]) -> list[str]:
+    """The tokenizer splits "2nd" and "left-most": join them back ("2nd", "leftmost")."""
+    out: list[str] = []
+    for w in words:
+        if out and ((out[-1].isdigit() and f"{out[-1]}{w}" in ORDINALS) or
+                    (w == "most" and f"{out[-1]}most" in ORDER_SIDES)):
+            out[-1] += w
+        else:
+            out.append(w)
+    return out
+
+
+def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str = "") -> list[int] | None:
+    """Indices of the boxes (x0, y0, x1, y1), the asked members first, then the rest in their order along the
+    side; None when the group cannot answer (fewer than two members, fewer than the rank asks, "middle" of a
+    group without one, a group of 2-5 whose own axis is not the side's: then the model answers the expression
+    itself). Groups of six or more, which the grammar orders never, are ranked along the side asked."""
+    from grmnet.data.expressions import group_order     # the grammar's own orientation and labels
+
+    n = len(boxes)
+    if n < 2:
+        return None
+    if order.side == "middle":
+        labels = group_order(boxes, category)
+        if labels is None or "middle" not in labels:
+            return None
+        first = labels.index("middle")
+        return [first] + [i for i in range(n) if i != first]
+    if n <= 5:
+        # the grammar's own groups: a side across the group's axis ("the leftmost" of trees standing one above
+        # the other) was never said of the group found, so it is not all of the category: the model answers
+        labels = group_order(boxes, category)
+        horizontal = labels is not None and ("left" in labels or "leftmost" in labels)
+        if labels is None or horizontal != (order.side in ("left", "right")):
+            return None
+    key = {"left": lambda b: b[0], "right": lambda b: -b[0], "top": lambda b: b[3], "bottom": lambda b: -b[3]}
+    ranked = sorted(range(n), key=lambda i: (key[order.side](boxes[i]), i))
+    k = order.rank - 1
+    if k + order.count > n:
+        return None
+    return ranked[k:k + order.count] + ranked[:k] + ranked[k + order.count:]
+
+
+def rank_instances(boxes: Sequence[Sequence[float]], pick: Extreme | Order, category: str = "") -> list[int] | None:
+    """`rank_by_extreme` or `rank_by_order`, whichever `pick` is."""
+    if isinstance(pick, Order):
+        return rank_by_order(boxes, pick, category)
+    return rank_by_extreme(boxes, pick)

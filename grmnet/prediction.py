@@ -14,7 +14,7 @@ from torchvision.ops import batched_nms
 
 from grmnet.data.categories import category_of_label, label_of, singular
 from grmnet.engine import SketchEngine
-from grmnet.extremes import Extreme, names_whole_category, parse_extreme, rank_by_extreme
+from grmnet.extremes import Extreme, Order, names_whole_category, parse_extreme, parse_order, rank_instances
 from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.partition import bbox_of, category_expression, partitioner_of
@@ -105,14 +105,23 @@ class Predictor(SketchEngine):
         network per setting would repeat identical work)."""
         return self._refer(sketch, expression, None, True, [CandidateSetting(*s) for s in settings])
 
+    def geometric_pick(self, expression: str) -> Extreme | Order | None:
+        """What the expression asks of its category's instances that plain geometry answers (grmnet.extremes):
+        an extreme ("the biggest tree") or an order ("the leftmost tree"), as the inference settings allow."""
+        inf = self.inference
+        pick = parse_extreme(expression) if inf.resolve_extremes else None
+        if pick is None and inf.resolve_order:
+            pick = parse_order(expression)
+        return pick
+
     def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
-               settings: list[CandidateSetting]) -> list[ReferringResult]:
+               settings: list[CandidateSetting], geometric: bool = True) -> list[ReferringResult]:
         unknown = self.check_expression(expression)
-        extreme = parse_extreme(expression) if self.inference.resolve_extremes else None
-        if extreme is not None:
+        pick = self.geometric_pick(expression) if geometric else None
+        if pick is not None:
             understood = self.understand(expression)
             if understood.categories:
-                return self._refer_extreme(sketch, expression, extreme, understood, unknown, threshold,
+                return self._refer_extreme(sketch, expression, pick, understood, unknown, threshold,
                                            with_candidates, settings)
         rule = self.rule(threshold)
         start = time.perf_counter()
@@ -174,23 +183,30 @@ class Predictor(SketchEngine):
         keep = batched_nms(out["boxes"], out["scores"], torch.zeros_like(out["labels"]), self.cfg.box_nms_thresh)
         return {k: v[keep] for k, v in out.items()}
 
-    def _refer_extreme(self, sketch: EncodedSketch, expression: str, extreme: Extreme, understood: Understanding,
-                       unknown: list[str], threshold: float | None, with_candidates: bool,
+    def _refer_extreme(self, sketch: EncodedSketch, expression: str, pick: Extreme | Order,
+                       understood: Understanding, unknown: list[str], threshold: float | None, with_candidates: bool,
                        settings: list[CandidateSetting]) -> list[ReferringResult]:
-        """'the biggest tree' (grmnet.extremes): every tree the plural query 'the trees' returns, the most extreme
-        `extreme.count` of them kept. For AP the kept ones keep their scores and rank first; every other
-        candidate is scaled below them (to half of the lowest kept score at most), in its own order."""
+        """'the biggest tree', 'the leftmost tree' (grmnet.extremes): every tree the plural query 'the trees'
+        returns, the `pick.count` most extreme of them, or those at the asked place in their order, kept. For AP
+        the kept ones keep their scores and rank first; every other candidate is scaled below them (to half of
+        the lowest kept score at most), in its own order. When the found trees cannot answer (an order asked of
+        fewer than it needs), the model answers the expression itself."""
         start = time.perf_counter()
         everyone = self._refer(sketch, f"the {plural_noun(understood.category)}", threshold, with_candidates,
                                settings)
-        results = []
-        for found in everyone:
-            order = rank_by_extreme([i.box for i in found.instances], extreme)
-            kept = label_instances([found.instances[j] for j in order[:extreme.count]], singular)
+        results, by_model = [], None
+        for s, found in enumerate(everyone):
+            order = rank_instances([i.box for i in found.instances], pick, understood.category or "")
+            if order is None:
+                if by_model is None:
+                    by_model = self._refer(sketch, expression, threshold, with_candidates, settings, geometric=False)
+                results.append(by_model[s])
+                continue
+            kept = label_instances([found.instances[j] for j in order[:pick.count]], singular)
             candidates = []
             if with_candidates:
                 floor = min((i.score for i in kept), default=1.0) * 0.5
-                kept_ids = {id(found.instances[j]) for j in order[:extreme.count]}
+                kept_ids = {id(found.instances[j]) for j in order[:pick.count]}
                 rest = [c for c in found.candidates if id(c) not in kept_ids]
                 scale = min(1.0, floor / max((c.score for c in rest), default=1.0))  # below the kept, same order
                 rest = [dataclasses.replace(c, score=c.score * scale) for c in rest]

@@ -1,8 +1,9 @@
-"""Extremes of size and height ("the biggest tree") resolved from the boxes of every instance of the category."""
+"""Extremes of size and height ("the biggest tree") and order in the group ("the leftmost tree") resolved from the
+boxes of every instance of the category."""
 import pytest
 import torch
 
-from grmnet.extremes import Extreme, box_measure, parse_extreme, rank_by_extreme
+from grmnet.extremes import Extreme, Order, box_measure, parse_extreme, parse_order, rank_by_extreme, rank_by_order
 
 
 def test_parse_reads_the_target_phrase_only():
@@ -21,7 +22,7 @@ def test_parse_reads_the_target_phrase_only():
     assert parse_extreme("the 2 trees furthest to the right") == Extreme("right", True, 2)
     assert parse_extreme("the cloud nearest the top") == Extreme("top", True, 1)
     assert parse_extreme("the tree furthest left of the house") is None  # a relation: "left of"
-    assert parse_extreme("the leftmost tree") is None                    # the grammar's word: the model's
+    assert parse_extreme("the leftmost tree") is None                    # an order: parse_order
     assert parse_extreme("the biggest trees") is None                     # how many is not said
     assert parse_extreme("the tallest sheep") == Extreme("height", True, 1)
 
@@ -69,3 +70,73 @@ def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path):
     assert result.instances[0].label == "tree 1" and result.understood.category == "tree"
     p.inference = dataclasses.replace(p.inference, resolve_extremes=False)
     assert xs(p.refer(sketch, "the smallest tree")) == [20]          # off: the model's best-scored tree
+
+
+def test_parse_order_reads_the_grammar_and_free_phrasing():
+    assert parse_order("the leftmost tree") == Order("left")
+    assert parse_order("the tree on the leftmost") == Order("left")
+    assert parse_order("the tree on the left") == Order("left")
+    assert parse_order("the right dog") == Order("right")
+    assert parse_order("the middle dog") == parse_order("the dog in the middle") == Order("middle")
+    assert parse_order("the second bus on the right") == Order("right", 2)
+    assert parse_order("the bottommost duck") == Order("bottom")
+    assert parse_order("Grab the 2nd kitty from the left side") == Order("left", 2)
+    assert parse_order("the left-most tree") == Order("left")
+    assert parse_order("the two leftmost trees") == Order("left", 1, 2)
+    assert parse_order("the tree") is None                          # nothing to order by
+    assert parse_order("the trees on the left") is None             # some of the trees, how many not said
+    assert parse_order("the three sheep on the left") is None       # the grammar's group in the left third
+    assert parse_order("the tree on the left of the house") is None  # a relation
+    assert parse_order("the leftmost tree near the house") is None
+    assert parse_order("the biggest tree on the left") is None      # an extreme too
+    assert parse_order("the second middle tree") is None
+
+
+def test_rank_by_order_on_hand_made_boxes():
+    row = [(200, 100, 260, 300), (0, 120, 50, 310), (100, 90, 150, 305)]      # feet level: a horizontal group
+    assert rank_by_order(row, Order("left")) == [1, 2, 0]
+    assert rank_by_order(row, Order("right"))[0] == 0
+    assert rank_by_order(row, Order("left", 2))[0] == 2
+    assert rank_by_order(row, Order("middle"))[0] == 2
+    assert rank_by_order(row, Order("left", 1, 2))[:2] == [1, 2]
+    assert rank_by_order(row, Order("top")) is None       # never said of a row: the model answers
+    assert rank_by_order(row, Order("left", 4)) is None   # fewer members than the rank
+    assert rank_by_order(row[:1], Order("left")) is None  # one found: the group is not all there
+    assert rank_by_order(row[:2], Order("middle")) is None
+    column = [(0, 0, 40, 40), (10, 200, 50, 240), (5, 100, 45, 140)]         # one above the other
+    assert rank_by_order(column, Order("top"))[0] == 0
+    assert rank_by_order(column, Order("bottom"))[0] == 1
+    assert rank_by_order(column, Order("middle"))[0] == 2
+    assert rank_by_order(column, Order("left")) is None
+    many = [(x, 0, x + 20, 30) for x in (90, 10, 50, 130, 170, 210)]      # six: outside the grammar's groups
+    assert rank_by_order(many, Order("left"))[0] == 1
+    assert rank_by_order(many, Order("right", 2))[0] == 4
+
+
+def test_predictor_answers_order_among_every_instance(tmp_path):
+    """With resolve_order, 'the leftmost tree' is the leftmost of the trees the plural query returns; when they
+    cannot answer ('the middle tree' of two), the model answers the expression."""
+    import dataclasses
+
+    from grmnet.config import InferenceConfig
+    from grmnet.data.categories import CATEGORIES, label_of
+    from fakes import predictor_with_detections
+
+    probs = torch.zeros(3, len(CATEGORIES) + 1)
+    probs[:, label_of("tree")] = torch.tensor([0.95, 0.7, 0.9])
+    probs[:, 0] = 1 - probs[:, label_of("tree")]
+    boxes = [(100, 150, 130, 200), (20, 150, 50, 200), (170, 150, 200, 200)]
+    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_order=True),
+        boxes, probs)
+
+    def xs(result):
+        return [round(i.box[0]) for i in result.instances]
+
+    assert xs(p.refer(sketch, "the leftmost tree")) == [20]
+    assert xs(p.refer(sketch, "the tree in the middle")) == [100]
+    assert xs(p.refer(sketch, "the second tree from the right")) == [100]
+    result = p.refer(sketch, "the rightmost tree", with_candidates=True)
+    assert xs(result) == [170] and result.returned_flags()[0] and round(result.candidates[0].box[0]) == 170
+    p.inference = dataclasses.replace(p.inference, resolve_order=False)
+    assert xs(p.refer(sketch, "the leftmost tree")) == [100]          # off: the model's best-scored tree

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One inference setting of the shipped weights, off against on, on the validation pairs the ship decisions use
+# (data/synth val, first 1250 pairs), everything else as shipped. Writes OUT/{off,on}.json and OUT/decision.json.
+#   tools/inference_setting_decision.sh SETTING [OUT]     e.g. tools/inference_setting_decision.sh resolve_order runs/order
+set -eu
+cd "$(dirname "$0")/.."
+SETTING=${1:?usage: tools/inference_setting_decision.sh SETTING [OUT]}
+OUT=${2:-runs/setting_$SETTING}
+mkdir -p "$OUT"
+for value in off on; do
+  rm -rf "$OUT/weights_$value"; cp -r resources/weights "$OUT/weights_$value"
+  python - "$OUT/weights_$value/inference.json" "$SETTING" "$value" <<'PY'
+import json, sys
+path, name, value = sys.argv[1:]
+settings = json.load(open(path))
+settings[name] = value == "on"
+open(path, "w").write(json.dumps(settings, indent=2) + "\n")
+PY
+  grmnet evaluate --data data/synth --split val --limit 1250 --weights "$OUT/weights_$value" \
+    --predictions "$OUT/$value.predictions.json" --json "$OUT/$value.json" > "$OUT/$value.out" 2> "$OUT/$value.err"
+done
+python - "$OUT" "$SETTING" <<'PY'
+import json, sys
+from pathlib import Path
+out, name = Path(sys.argv[1]), sys.argv[2]
+runs = {v: json.loads((out / f"{v}.json").read_text()) for v in ("off", "on")}
+keep = ("pairs", "AP", "AP50", "AP75", "exact_selection", "no_target_accuracy")
+decision = {"command": f"tools/inference_setting_decision.sh {name} {out}", "setting": name,
+            **{v: {**{k: r[k] for k in keep}, "per_type": r["per_type"]} for v, r in runs.items()}}
+decision["on_wins"] = (runs["on"]["AP"] >= runs["off"]["AP"]
+                       and runs["on"]["exact_selection"] >= runs["off"]["exact_selection"])
+for v in ("off", "on"):
+    print(f"{name} {v}: AP {runs[v]['AP']}, exact {runs[v]['exact_selection']} % ({runs[v]['pairs']} val pairs)")
+print(f"{name}: {'on' if decision['on_wins'] else 'off'}")
+(out / "decision.json").write_text(json.dumps(decision, indent=1) + "\n")
+PY
