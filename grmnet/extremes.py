@@ -142,10 +142,13 @@ def rank_by_extreme(boxes: Sequence[Sequence[float]], extreme: Extreme) -> list[
 @dataclass(frozen=True)
 class Order:
     """The `count` members from the `rank`-th (1 = the end itself) counted from `side` ("left", "right", "top",
-    "bottom"), or the middle member ("middle": an odd group's centre one along the group's own axis)."""
+    "bottom"), or the middle member ("middle": an odd group's centre one along the group's own axis). `thirds`:
+    said as "the X on the left / on the right / in the middle", which the grammar also says of an object alone
+    in that third of the image when the category forms several groups (GRAMMAR §4.3)."""
     side: str
     rank: int = 1
     count: int = 1
+    thirds: bool = False
 
 
 ORDER_SIDES: dict[str, str] = {"left": "left", "leftmost": "left", "right": "right", "rightmost": "right",
@@ -187,7 +190,9 @@ def parse_order(expression: str) -> Order | None:
     rank = ranks[0] if ranks else 1
     if sides[0] == "middle" and (rank != 1 or count != 1):
         return None
-    return Order(sides[0], rank, count)
+    thirds = rank == 1 and count == 1 and not ranks and after in (["on", "the", "left"], ["on", "the", "right"],
+                                                                  ["in", "the", "middle"])
+    return Order(sides[0], rank, count, thirds)
 
 
 def _joined(words: list[str]) -> list[str]:
@@ -202,16 +207,30 @@ def _joined(words: list[str]) -> list[str]:
     return out
 
 
-def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str = "") -> list[int] | None:
+def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str = "",
+                  image_width: float | None = None) -> list[int] | None:
     """Indices of the boxes (x0, y0, x1, y1), the asked members first, then the rest in their order along the
     side; None when the group cannot answer (fewer than two members, fewer than the rank asks, "middle" of a
     group without one, a group of 2-5 whose own axis is not the side's: then the model answers the expression
-    itself). Groups of six or more, which the grammar orders never, are ranked along the side asked."""
-    from grmnet.data.expressions import group_order     # the grammar's own orientation and labels
+    itself). Groups of six or more, which the grammar orders never, are ranked along the side asked. With
+    `image_width`, a thirds phrase over instances forming several groups (the grammar's 200 px gaps) is the
+    object alone in that third, if there is one."""
+    from grmnet.data.expressions import (BASE_CANVAS, CLUSTER_GAP, SIDE3, cluster_objects, group_order,
+                                         third_of)     # the grammar's own groups, orientation and labels
 
     n = len(boxes)
     if n < 2:
         return None
+    if order.thirds and image_width:
+        groups = cluster_objects(boxes, CLUSTER_GAP * image_width / BASE_CANVAS)
+        if len(groups) > 1:
+            side3 = SIDE3[("left", "middle", "right").index(order.side)]
+            there = [g for g in groups
+                     if third_of(sum((boxes[i][0] + boxes[i][2]) / 2 for i in g) / len(g), image_width) == side3]
+            if len(there) != 1 or len(there[0]) != 1:
+                return None
+            first = there[0][0]
+            return [first] + [i for i in range(n) if i != first]
     if order.side == "middle":
         labels = group_order(boxes, category)
         if labels is None or "middle" not in labels:
@@ -233,8 +252,9 @@ def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str 
     return ranked[k:k + order.count] + ranked[:k] + ranked[k + order.count:]
 
 
-def rank_instances(boxes: Sequence[Sequence[float]], pick: Extreme | Order, category: str = "") -> list[int] | None:
+def rank_instances(boxes: Sequence[Sequence[float]], pick: Extreme | Order, category: str = "",
+                   image_width: float | None = None) -> list[int] | None:
     """`rank_by_extreme` or `rank_by_order`, whichever `pick` is."""
     if isinstance(pick, Order):
-        return rank_by_order(boxes, pick, category)
+        return rank_by_order(boxes, pick, category, image_width)
     return rank_by_extreme(boxes, pick)

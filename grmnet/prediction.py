@@ -196,7 +196,8 @@ class Predictor(SketchEngine):
                                settings)
         results, by_model = [], None
         for s, found in enumerate(everyone):
-            order = rank_instances([i.box for i in found.instances], pick, understood.category or "")
+            order = rank_instances([i.box for i in found.instances], pick, understood.category or "",
+                                   sketch.grey.shape[1])
             if order is None:
                 if by_model is None:
                     by_model = self._refer(sketch, expression, threshold, with_candidates, settings, geometric=False)

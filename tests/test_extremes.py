@@ -75,9 +75,10 @@ def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path):
 def test_parse_order_reads_the_grammar_and_free_phrasing():
     assert parse_order("the leftmost tree") == Order("left")
     assert parse_order("the tree on the leftmost") == Order("left")
-    assert parse_order("the tree on the left") == Order("left")
+    assert parse_order("the tree on the left") == Order("left", thirds=True)   # also the image third's phrase
     assert parse_order("the right dog") == Order("right")
-    assert parse_order("the middle dog") == parse_order("the dog in the middle") == Order("middle")
+    assert parse_order("the middle dog") == Order("middle")
+    assert parse_order("the dog in the middle") == Order("middle", thirds=True)
     assert parse_order("the second bus on the right") == Order("right", 2)
     assert parse_order("the bottommost duck") == Order("bottom")
     assert parse_order("Grab the 2nd kitty from the left side") == Order("left", 2)
@@ -111,6 +112,12 @@ def test_rank_by_order_on_hand_made_boxes():
     many = [(x, 0, x + 20, 30) for x in (90, 10, 50, 130, 170, 210)]      # six: outside the grammar's groups
     assert rank_by_order(many, Order("left"))[0] == 1
     assert rank_by_order(many, Order("right", 2))[0] == 4
+    # two groups (a pair on the left, one tree far off in the middle third of a 750 px image): "the tree in the
+    # middle" is the one alone in the middle third, not the middle one of all three
+    apart = [(10, 100, 60, 200), (80, 100, 130, 200), (350, 100, 400, 200)]
+    assert rank_by_order(apart, Order("middle", thirds=True), image_width=750)[0] == 2
+    assert rank_by_order(apart, Order("middle"), image_width=750)[0] == 1     # "the middle tree": the order
+    assert rank_by_order(apart, Order("left", thirds=True), image_width=750) is None   # two in the left third
 
 
 def test_predictor_answers_order_among_every_instance(tmp_path):
