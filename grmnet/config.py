@@ -78,6 +78,9 @@ class InferenceConfig:
                                        # on the right": the grammar says order only of a category forming one group
                                        # (GRAMMAR §4.4), so among every X found, ranked by left edges (feet when
                                        # the group stands one above the other); off: the model answers them
+    resolve_relations: bool = False    # "the dog behind the house", "the two trees on the left of the car": among
+                                       # every X and Y found, the group of X in that relation (GRAMMAR §4.6) to the
+                                       # one group of Y (grmnet.relations); off: the model answers them
     resolve_groups: bool = True        # "the animals", "grab the vehicles" (a broader word, nothing else restricting
                                        # the target): one batched pass with each member's plural ("the cats", "the
                                        # dogs", ...), each candidate scored by its member, a stated count never

@@ -213,17 +213,15 @@ def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str 
     side; None when the group cannot answer (fewer than two members, fewer than the rank asks, "middle" of a
     group without one, a group of 2-5 whose own axis is not the side's: then the model answers the expression
     itself). Groups of six or more, which the grammar orders never, are ranked along the side asked. With
-    `image_width`, a thirds phrase over instances forming several groups (the grammar's 200 px gaps) is the
-    object alone in that third, if there is one."""
+    `image_width`, a thirds phrase over instances forming several groups (the grammar's 200 px gaps), or over a
+    single instance, is the object alone in that third, if there is one."""
     from grmnet.data.expressions import (BASE_CANVAS, CLUSTER_GAP, SIDE3, cluster_objects, group_order,
                                          third_of)     # the grammar's own groups, orientation and labels
 
     n = len(boxes)
-    if n < 2:
-        return None
-    if order.thirds and image_width:
+    if order.thirds and image_width and n:
         groups = cluster_objects(boxes, CLUSTER_GAP * image_width / BASE_CANVAS)
-        if len(groups) > 1:
+        if len(groups) > 1 or n == 1:
             side3 = SIDE3[("left", "middle", "right").index(order.side)]
             there = [g for g in groups
                      if third_of(sum((boxes[i][0] + boxes[i][2]) / 2 for i in g) / len(g), image_width) == side3]
@@ -231,6 +229,8 @@ def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str 
                 return None
             first = there[0][0]
             return [first] + [i for i in range(n) if i != first]
+    if n < 2:
+        return None
     if order.side == "middle":
         labels = group_order(boxes, category)
         if labels is None or "middle" not in labels:

@@ -18,6 +18,7 @@ from grmnet.extremes import Extreme, Order, names_whole_category, parse_extreme,
 from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.partition import bbox_of, category_expression, partitioner_of
+from grmnet.relations import Relation, parse_relation, rank_by_relation
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import SelectionRule, plural_noun, understand
@@ -123,6 +124,12 @@ class Predictor(SketchEngine):
             if understood.categories:
                 return self._refer_extreme(sketch, expression, pick, understood, unknown, threshold,
                                            with_candidates, settings)
+        relation = parse_relation(expression) if geometric and self.inference.resolve_relations else None
+        if relation is not None:
+            understood = self.understand(expression)
+            if understood.category:
+                return self._refer_relation(sketch, expression, relation, understood, unknown, threshold,
+                                            with_candidates, settings)
         rule = self.rule(threshold)
         start = time.perf_counter()
         understood = self.understand(expression)
@@ -186,28 +193,49 @@ class Predictor(SketchEngine):
     def _refer_extreme(self, sketch: EncodedSketch, expression: str, pick: Extreme | Order,
                        understood: Understanding, unknown: list[str], threshold: float | None, with_candidates: bool,
                        settings: list[CandidateSetting]) -> list[ReferringResult]:
-        """'the biggest tree', 'the leftmost tree' (grmnet.extremes): every tree the plural query 'the trees'
-        returns, the `pick.count` most extreme of them, or those at the asked place in their order, kept. For AP
-        the kept ones keep their scores and rank first; every other candidate is scaled below them (to half of
-        the lowest kept score at most), in its own order. When the found trees cannot answer (an order asked of
-        fewer than it needs), the model answers the expression itself."""
+        """'the biggest tree', 'the leftmost tree' (grmnet.extremes): of every tree found, the `pick.count` most
+        extreme, or those at the asked place in their order (see `_refer_geometric`)."""
+        width = sketch.grey.shape[1]
+        return self._refer_geometric(
+            sketch, expression, understood, unknown, threshold, with_candidates, settings, pick.count,
+            lambda s, boxes: rank_instances(boxes, pick, understood.category or "", width))
+
+    def _refer_relation(self, sketch: EncodedSketch, expression: str, relation: Relation,
+                        understood: Understanding, unknown: list[str], threshold: float | None, with_candidates: bool,
+                        settings: list[CandidateSetting]) -> list[ReferringResult]:
+        """'the dog behind the house' (grmnet.relations): every dog and every house found, the group of dogs in
+        that relation to the houses kept (see `_refer_geometric`)."""
+        width = sketch.grey.shape[1]
+        references = self._refer(sketch, f"the {plural_noun(relation.reference)}", threshold, False, settings)
+        return self._refer_geometric(
+            sketch, expression, understood, unknown, threshold, with_candidates, settings, relation.count,
+            lambda s, boxes: rank_by_relation(boxes, [i.box for i in references[s].instances], relation,
+                                              understood.category or "", width))
+
+    def _refer_geometric(self, sketch: EncodedSketch, expression: str, understood: Understanding,
+                         unknown: list[str], threshold: float | None, with_candidates: bool,
+                         settings: list[CandidateSetting], count: int, rank) -> list[ReferringResult]:
+        """Every instance of the target category that the plural query ('the trees') returns, ranked by
+        `rank(setting index, their boxes)`, the first `count` kept. For AP the kept ones keep their scores and
+        rank first; every other candidate is scaled below them (to half of the lowest kept score at most), in its
+        own order. When the found instances cannot answer (`rank` gives None), the model answers the expression
+        itself."""
         start = time.perf_counter()
         everyone = self._refer(sketch, f"the {plural_noun(understood.category)}", threshold, with_candidates,
                                settings)
         results, by_model = [], None
         for s, found in enumerate(everyone):
-            order = rank_instances([i.box for i in found.instances], pick, understood.category or "",
-                                   sketch.grey.shape[1])
+            order = rank(s, [i.box for i in found.instances])
             if order is None:
                 if by_model is None:
                     by_model = self._refer(sketch, expression, threshold, with_candidates, settings, geometric=False)
                 results.append(by_model[s])
                 continue
-            kept = label_instances([found.instances[j] for j in order[:pick.count]], singular)
+            kept = label_instances([found.instances[j] for j in order[:count]], singular)
             candidates = []
             if with_candidates:
                 floor = min((i.score for i in kept), default=1.0) * 0.5
-                kept_ids = {id(found.instances[j]) for j in order[:pick.count]}
+                kept_ids = {id(found.instances[j]) for j in order[:count]}
                 rest = [c for c in found.candidates if id(c) not in kept_ids]
                 scale = min(1.0, floor / max((c.score for c in rest), default=1.0))  # below the kept, same order
                 rest = [dataclasses.replace(c, score=c.score * scale) for c in rest]

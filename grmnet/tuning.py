@@ -85,6 +85,7 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
                              # the template split has no extreme words to measure it on: kept as it was
                              resolve_extremes=predictor.inference.resolve_extremes,
                              resolve_order=predictor.inference.resolve_order,
+                             resolve_relations=predictor.inference.resolve_relations,
                              resolve_groups=predictor.inference.resolve_groups)
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
