@@ -36,23 +36,37 @@ class Relation:
     count: int = 1
 
 
-def _relation_phrases() -> list[tuple[str, ...]]:
+# Other words people use for the grammar's relations (free phrasing) -> the grammar's phrase.
+RELATION_SYNONYMS: dict[str, str] = {
+    **{w: "near" for w in ("next to", "close to", "beside", "by", "near to", "nearest to", "closest to",
+                           "nearest", "closest", "by the side of")},
+    **{w: "behind" for w in ("in back of", "at the back of", "at the rear of")},
+    **{w: f"on the {side} of" for side in ("left", "right") for w in (f"to the {side} of", f"{side} of")},
+    **{w: "among" for w in ("amongst", "amid", "amidst", "in between")},
+    "surrounding": "around",
+}
+
+
+def _relation_phrases() -> list[tuple[tuple[str, ...], str]]:
+    """(words, the grammar's relation) of every phrase read as a relation, longest first."""
     from grmnet.data.expressions import RELATIONS
-    return sorted((tuple(r.split()) for r in RELATIONS), key=len, reverse=True)   # longest first
+    phrases = [(r, r) for r in RELATIONS] + list(RELATION_SYNONYMS.items())
+    return sorted(((tuple(tokenize(w)), r) for w, r in phrases), key=lambda p: len(p[0]), reverse=True)
 
 
 def parse_relation(expression: str) -> Relation | None:
     """The relation an expression asks for when it is "the [N] X {relation} the Y" and nothing else: X a
-    category noun (singular, or plural with a numeral), Y a category's bare noun. None otherwise."""
+    category noun (singular, or plural with a numeral), Y a category's bare noun; the relation one of the
+    grammar's phrases or another word for it ("next to", "to the left of": RELATION_SYNONYMS). None otherwise."""
     words = tokenize(expression)
     start, end, entry = head_noun(words)
     if entry is None:
         return None
     before, rest = words[:start], words[end:]
-    relation = next((r for r in _relation_phrases() if tuple(rest[:len(r)]) == r), None)
+    said, relation = next(((w, r) for w, r in _relation_phrases() if tuple(rest[:len(w)]) == w), ((), None))
     if relation is None:
         return None
-    reference = rest[len(relation):]
+    reference = rest[len(said):]
     if reference[:1] == ["the"]:
         reference = reference[1:]
     ref_entry = noun_table().get(tuple(reference))
@@ -67,7 +81,7 @@ def parse_relation(expression: str) -> Relation | None:
         count = 1
     else:
         return None        # "the trees behind the house": how many is not said
-    return Relation(" ".join(relation), ref_entry[0], count)
+    return Relation(relation, ref_entry[0], count)
 
 
 def rank_by_relation(target_boxes: Sequence[Sequence[float]], reference_boxes: Sequence[Sequence[float]],

@@ -18,6 +18,10 @@ def test_parse_relation_reads_target_relation_and_reference():
     assert parse_relation("all the trees near the house") is None
     assert parse_relation("the tree in front") is None                        # no reference
     assert parse_relation("the dog") is None
+    # other words for the same relations
+    assert parse_relation("the dog next to the house") == Relation("near", "house", 1)
+    assert parse_relation("the dog to the left of the car") == Relation("on the left of", "car", 1)
+    assert parse_relation("the cat in back of the bench") == Relation("behind", "bench", 1)
 
 
 def test_rank_by_relation_on_hand_made_boxes():
