@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import cv2
@@ -36,11 +36,16 @@ class CandidateSetting(NamedTuple):
 
 @dataclass
 class EncodedSketch:
-    """Everything about one sketch that does not depend on the expression."""
+    """Everything about one sketch that does not depend on the expression, and the model's outputs for the
+    expressions asked of it lately (`outputs`: expression -> output dict, at most OUTPUTS_KEPT; "the leftmost
+    tree" and "the tree near the house" both ask "the trees")."""
     grey: np.ndarray          # [H, W] uint8
     ink: np.ndarray           # [H, W] bool, grmnet.imaging.ink_mask at full resolution
     inputs: ModelInput
     features: ImageFeatures
+    outputs: dict = field(default_factory=dict)
+
+    OUTPUTS_KEPT = 32
 
 
 class Predictor(SketchEngine):
@@ -141,8 +146,7 @@ class Predictor(SketchEngine):
                 # not filled from below the threshold (that only adds other objects when members are absent)
                 rule = dataclasses.replace(rule, count_floor=max(rule.count_floor, rule.threshold))
         else:
-            tokens, lengths = self.vocab.encode_batch([expression], self.cfg.max_words)
-            out = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)[0]
+            out = self._model_outputs(sketch, [expression])[0]
         t_refer = time.perf_counter()
         lowest = 0.0 if with_candidates else rule.lowest_score
         results = []
@@ -164,6 +168,29 @@ class Predictor(SketchEngine):
                                     "masks": (time.perf_counter() - t_refer) * 1e3})
         return results
 
+    def _model_outputs(self, sketch: EncodedSketch, texts: list[str]) -> list[dict]:
+        """The model's output dict (boxes, scores, labels, masks, class_probs) for each text on the sketch: from
+        the sketch's recent outputs where it has them, the others in ONE batched pass (the RPN fuses each text
+        into its own copy of the image's maps; the RoI heads pool from the image's features)."""
+        memo = sketch.outputs
+        todo = [t for t in dict.fromkeys(texts) if t not in memo]
+        if todo:
+            tokens, lengths = self.vocab.encode_batch(todo, self.cfg.max_words)
+            if len(todo) == 1:
+                outs = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)
+            else:
+                index = torch.zeros(len(todo), dtype=torch.long, device=self.device)
+                per_pair = ImageFeatures(sketch.features.features, [p[index] for p in sketch.features.rpn_parts],
+                                         sketch.features.input_shape)
+                outs = self.model.refer(per_pair, [sketch.inputs.size] * len(todo), tokens.to(self.device),
+                                        lengths, feature_index=index)
+            for t, out in zip(todo, outs):
+                memo.pop(t, None)
+                memo[t] = out
+            while len(memo) > sketch.OUTPUTS_KEPT:
+                memo.pop(next(iter(memo)))
+        return [memo[t] for t in texts]
+
     def _members_out(self, sketch: EncodedSketch, categories: tuple[str, ...]) -> dict:
         """A broader word's targets ("the animals"): one batched model pass with every member's own expression
         ("all the cats", "all the dogs", ...: `category_expression`), each pass's detections scored by the
@@ -171,13 +198,7 @@ class Predictor(SketchEngine):
         back once, under the likelier one).
         -> the model's output dict for one expression (boxes, scores, labels, masks, class_probs)."""
         texts = [category_expression(c, self.vocab.knows) for c in categories]
-        tokens, lengths = self.vocab.encode_batch(texts, self.cfg.max_words)
-        pairs = len(texts)
-        index = torch.zeros(pairs, dtype=torch.long, device=self.device)
-        per_pair = ImageFeatures(sketch.features.features, [p[index] for p in sketch.features.rpn_parts],
-                                 sketch.features.input_shape)
-        outs = self.model.refer(per_pair, [sketch.inputs.size] * pairs, tokens.to(self.device), lengths,
-                                feature_index=index)
+        outs = self._model_outputs(sketch, texts)
         merged: dict[str, list[torch.Tensor]] = {k: [] for k in ("boxes", "scores", "labels", "masks", "class_probs")}
         for c, out in zip(categories, outs):
             label = label_of(c)
@@ -206,7 +227,9 @@ class Predictor(SketchEngine):
         """'the dog behind the house' (grmnet.relations): every dog and every house found, the group of dogs in
         that relation to the houses kept (see `_refer_geometric`)."""
         width = sketch.grey.shape[1]
-        references = self._refer(sketch, f"the {plural_noun(relation.reference)}", threshold, False, settings)
+        targets, refs = f"the {plural_noun(understood.category)}", f"the {plural_noun(relation.reference)}"
+        self._model_outputs(sketch, [targets, refs])       # both in one batched pass
+        references = self._refer(sketch, refs, threshold, False, settings)
         return self._refer_geometric(
             sketch, expression, understood, unknown, threshold, with_candidates, settings, relation.count,
             lambda s, boxes: rank_by_relation(boxes, [i.box for i in references[s].instances], relation,

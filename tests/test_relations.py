@@ -54,7 +54,7 @@ def test_predictor_answers_relations_among_every_instance(tmp_path):
     probs = torch.zeros(3, len(CATEGORIES) + 1)
     probs[0, label_of("tree")], probs[1, label_of("tree")], probs[2, label_of("house")] = 0.95, 0.9, 0.95
     probs[:, 0] = 1 - probs.sum(dim=1)
-    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+    p, sketch, asked = predictor_with_detections(tmp_path, InferenceConfig(
         score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_relations=True),
         boxes, probs)
 
@@ -62,6 +62,9 @@ def test_predictor_answers_relations_among_every_instance(tmp_path):
         return [round(i.box[0]) for i in result.instances]
 
     assert xs(p.refer(sketch, "the tree on the left of the house")) == [0]
+    assert asked == [2]           # "the trees" and "the houses" in one batched pass...
+    p.refer(sketch, "the trees")
+    assert asked == [2]           # ...and remembered for the sketch's next queries
     assert xs(p.refer(sketch, "the tree behind the house")) == [115]
     p.inference = dataclasses.replace(p.inference, resolve_relations=False)
     assert xs(p.refer(sketch, "the tree on the left of the house")) == [115]     # off: the best-scored tree
