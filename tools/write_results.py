@@ -132,7 +132,7 @@ def bench_section(b: dict | None) -> list[str]:
         lines += [f"| cold, one busy background process | {thread_counts(busy['threads'])} | {busy['cold_ms']['p50']} | {busy['cold_ms']['p90']} |",
                   f"| warm, one busy background process | {thread_counts(busy['threads'])} | {busy['warm_ms']['p50']} | {busy['warm_ms']['p90']} |"]
     return lines + ["", f"Stage medians: {stages}. Free phrasing (`--phrasing free`) goes through the pretrained "
-                    "text encoder, about 12 ms more per query.", ""]
+                    "text encoder, about 12 ms more per query." + (f" {b['note']}" if b.get("note") else ""), ""]
 
 
 def backbone_section(rows: list | None) -> list[str]:
@@ -216,7 +216,7 @@ def own_ink_section(synth: dict | None, real: dict | None) -> list[str]:
 
 
 # the weights the held-out phrasing table (docs/results/heldout_phrasing.md) was last measured with
-HELDOUT_PHRASING_WEIGHTS = "stages 1-16"
+HELDOUT_PHRASING_WEIGHTS = "stages 1-16, orders and relations by geometry"
 # the commit whose data engine and component library composed the synthetic scenes the held-out file was written on
 HELDOUT_PHRASING_ENGINE = "c73169b"
 
@@ -250,6 +250,34 @@ def free_settings_section(d: dict | None) -> list[str]:
              "extreme and nothing else (`grmnet.extremes.parse_extreme`). Class-agnostic ink-mask AP.", ""]
     lines += rows_table([("kind", "kind"), ("pairs", "pairs"), ("weights", "weights"), ("setting", "setting"),
                          ("mask AP", "AP"), ("exact selection %", "exact_selection")], d["rows"])
+    return lines + [""]
+
+
+def setting_decisions_section() -> list[str]:
+    """Inference settings decided off against on with the shipped weights on validation pairs
+    (docs/results/setting_<name>.json, written by tools/inference_setting_decision.sh)."""
+    rows = []
+    for path in sorted(RESULTS.glob("setting_*.json")):
+        d = json.loads(path.read_text())
+        for value in ("off", "on"):
+            m = d[value]
+            rows.append({"setting": f"`{d['setting']}` {value}", "pairs": m["pairs"], "AP": m["AP"],
+                         "exact_selection": m["exact_selection"],
+                         "single": m["per_type"].get("single", {}).get("exact_selection"),
+                         "relational": m["per_type"].get("relational", {}).get("exact_selection"),
+                         "command": f"`{d['command']}`"})
+    if not rows:
+        return []
+    lines = ["### Orders and relations: geometry over every instance (settings chosen on validation pairs)", "",
+             "The grammar says order words only of a category forming one group and relation words by fixed angles "
+             "between groups (GRAMMAR §4.3-4.7), so once every instance of the categories is found they are "
+             "geometry (`grmnet/extremes.py` `parse_order`, `grmnet/relations.py`); where the instances found "
+             "cannot answer, the model does. Each setting off against on with everything else as shipped, "
+             "validation split (first 1250 pairs), class-agnostic ink-mask AP; a setting ships on when AP and exact "
+             "selection are not lower.", ""]
+    lines += rows_table([("setting", "setting"), ("pairs", "pairs"), ("mask AP", "AP"),
+                         ("exact selection %", "exact_selection"), ("single-target exact %", "single"),
+                         ("relational exact %", "relational"), ("command", "command")], rows)
     return lines + [""]
 
 
@@ -461,6 +489,7 @@ def main() -> None:
     lines += photographed_section(_load("photographed.json"))
     lines += phrasing_section()
     lines += free_settings_section(_load("free_phrasing_settings.json"))
+    lines += setting_decisions_section()
     lines += layers_section(_load("layers.json"))
     lines += training_section() + bench_section(bench)
     lines += tuning_section(_load("tuning.json")) + backbone_section(_load("backbones.json"))
@@ -492,7 +521,9 @@ def write_readme_summary(synth: dict | None, real: dict | None, bench: dict | No
         cpu = f" ({bench['cpu']})" if bench.get("cpu") else ""
         rows += ["", f"Latency on this 2-core CPU{cpu} (`grmnet bench`, {bench['input_size']} px): cold "
                  f"{bench['cold_ms']['p50']:.0f} ms (new sketch), warm {bench['warm_ms']['p50']:.0f} ms (another "
-                 "expression on the same sketch). Training budget and everything else: `docs/RESULTS.md`."]
+                 "expression on the same sketch)" + (" on a slow day of this virtual machine (see Latency in "
+                 "`docs/RESULTS.md`)" if bench.get("note") else "") + ". Training budget and everything else: "
+                 "`docs/RESULTS.md`."]
     start = text.index("<!-- summary:start -->") + len("<!-- summary:start -->")
     end = text.index("<!-- summary:end -->")
     readme.write_text(text[:start] + "\n" + "\n".join(rows) + "\n" + text[end:])
