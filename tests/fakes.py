@@ -133,3 +133,9 @@ def predictor_with_detections(tmp_path: Path, inference, boxes: list[tuple[int, 
         return [dict(out) for _ in range(tokens.shape[0])]
     p.model.refer = refer
     return p, sketch, asked
+
+
+def box_lefts(result) -> list[int]:
+    """The left edges of a result's returned instances, in order: which of predictor_with_detections' boxes came
+    back."""
+    return [round(i.box[0]) for i in result.instances]

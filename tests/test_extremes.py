@@ -48,7 +48,7 @@ def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path):
 
     from grmnet.config import InferenceConfig
     from grmnet.data.categories import CATEGORIES, label_of
-    from fakes import predictor_with_detections
+    from fakes import box_lefts as xs, predictor_with_detections
 
     sizes = {20: 60, 100: 30, 170: 45}             # x -> box height (and width / 2)
     probs = torch.zeros(3, len(CATEGORIES) + 1)
@@ -57,9 +57,6 @@ def test_predictor_keeps_the_most_extreme_of_every_instance(tmp_path):
     p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
         score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_extremes=True),
         [(x, 200 - h, x + h // 2, 200) for x, h in sizes.items()], probs)
-
-    def xs(result):
-        return [round(i.box[0]) for i in result.instances]
 
     assert xs(p.refer(sketch, "the smallest tree")) == [100]
     assert xs(p.refer(sketch, "the tallest tree")) == [20]
@@ -127,7 +124,7 @@ def test_predictor_answers_order_among_every_instance(tmp_path):
 
     from grmnet.config import InferenceConfig
     from grmnet.data.categories import CATEGORIES, label_of
-    from fakes import predictor_with_detections
+    from fakes import box_lefts as xs, predictor_with_detections
 
     probs = torch.zeros(3, len(CATEGORIES) + 1)
     probs[:, label_of("tree")] = torch.tensor([0.95, 0.7, 0.9])
@@ -136,9 +133,6 @@ def test_predictor_answers_order_among_every_instance(tmp_path):
     p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
         score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_order=True),
         boxes, probs)
-
-    def xs(result):
-        return [round(i.box[0]) for i in result.instances]
 
     assert xs(p.refer(sketch, "the leftmost tree")) == [20]
     assert xs(p.refer(sketch, "the tree in the middle")) == [100]

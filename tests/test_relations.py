@@ -48,7 +48,7 @@ def test_predictor_answers_relations_among_every_instance(tmp_path):
 
     from grmnet.config import InferenceConfig
     from grmnet.data.categories import CATEGORIES, label_of
-    from fakes import predictor_with_detections
+    from fakes import box_lefts as xs, predictor_with_detections
 
     boxes = [(115, 10, 135, 50), (0, 110, 20, 150), (100, 80, 160, 150)]     # tree, tree, house (256 px sketch)
     probs = torch.zeros(3, len(CATEGORIES) + 1)
@@ -57,9 +57,6 @@ def test_predictor_answers_relations_among_every_instance(tmp_path):
     p, sketch, asked = predictor_with_detections(tmp_path, InferenceConfig(
         score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, resolve_relations=True),
         boxes, probs)
-
-    def xs(result):
-        return [round(i.box[0]) for i in result.instances]
 
     assert xs(p.refer(sketch, "the tree on the left of the house")) == [0]
     assert asked == [1, 1]        # "the houses", then "the trees"...
