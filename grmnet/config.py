@@ -81,6 +81,9 @@ class InferenceConfig:
     resolve_relations: bool = False    # "the dog behind the house", "the two trees on the left of the car": among
                                        # every X and Y found, the group of X in that relation (GRAMMAR §4.6) to the
                                        # one group of Y (grmnet.relations); off: the model answers them
+    add_article: bool = False          # "cats", "select 2 cats on the left": a target phrase typed without a determiner
+                                       # is read with "the" before it, as every grammar expression opens
+                                       # (grmnet.selection.with_article); the count rule reads what was typed
     resolve_groups: bool = True        # "the animals", "grab the vehicles" (a broader word, nothing else restricting
                                        # the target): one batched pass with each member's plural ("the cats", "the
                                        # dogs", ...), each candidate scored by its member, a stated count never

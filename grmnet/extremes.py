@@ -39,12 +39,15 @@ class Extreme:
     count: int = 1
 
 
-# word -> (measure, largest); comparatives too, which name the extreme of two
+# word -> (measure, largest); comparatives too, which name the extreme of two, and the plain adjectives, which
+# single one out among several ("the big tree" of two trees is the bigger one; of one tree, that tree)
 EXTREME_WORDS: dict[str, tuple[str, bool]] = {
-    **{w: ("area", True) for w in ("biggest", "largest", "hugest", "bigger", "larger", "huger", "giant")},
-    **{w: ("area", False) for w in ("smallest", "tiniest", "littlest", "smaller", "tinier", "littler")},
-    **{w: ("height", True) for w in ("tallest", "taller")},
-    **{w: ("height", False) for w in ("shortest", "shorter")},
+    **{w: ("area", True) for w in ("biggest", "largest", "hugest", "bigger", "larger", "huger", "giant",
+                                   "big", "large", "huge")},
+    **{w: ("area", False) for w in ("smallest", "tiniest", "littlest", "smaller", "tinier", "littler",
+                                    "small", "tiny", "little")},
+    **{w: ("height", True) for w in ("tallest", "taller", "tall")},
+    **{w: ("height", False) for w in ("shortest", "shorter", "short")},
     **{w: ("top", True) for w in ("highest", "higher", "uppermost", "upper")},
     **{w: ("bottom", True) for w in ("lowest", "lower", "lowermost")},
 }

@@ -21,7 +21,7 @@ from grmnet.partition import bbox_of, category_expression, partitioner_of
 from grmnet.relations import Relation, parse_relation, rank_by_relation
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
-from grmnet.selection import SelectionRule, plural_noun, understand
+from grmnet.selection import SelectionRule, plural_noun, understand, with_article
 from grmnet.weights import load_inference, load_model
 
 __all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region"]
@@ -120,6 +120,11 @@ class Predictor(SketchEngine):
             pick = parse_order(expression)
         return pick
 
+    def model_text(self, expression: str) -> str:
+        """What the network reads for an expression: as typed, or with the article the grammar would say
+        (setting add_article)."""
+        return with_article(expression) if self.inference.add_article else expression
+
     def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
                settings: list[CandidateSetting], geometric: bool = True) -> list[ReferringResult]:
         unknown = self.check_expression(expression)
@@ -146,7 +151,7 @@ class Predictor(SketchEngine):
                 # not filled from below the threshold (that only adds other objects when members are absent)
                 rule = dataclasses.replace(rule, count_floor=max(rule.count_floor, rule.threshold))
         else:
-            out = self._model_outputs(sketch, [expression])[0]
+            out = self._model_outputs(sketch, [self.model_text(expression)])[0]
         t_refer = time.perf_counter()
         lowest = 0.0 if with_candidates else rule.lowest_score
         results = []

@@ -107,6 +107,31 @@ def head_noun(words: list[str]) -> tuple[int, int, tuple[str, bool, bool] | None
     return len(words), len(words), None
 
 
+# Words that open a request before the target phrase ("select ...", "could you grab ...", "i want ..."): the
+# generator's imperative and polite wrappers, and an editor's own verbs.
+REQUEST_WORDS = frozenset("""select pick highlight find show me grab choose mark click on get segment outline give
+    point to take please could can would you i want d like for just only now also then and move lift recolor
+    recolour colour color paint delete remove erase hide copy cut isolate separate extract""".split())
+# Words that already determine the target phrase: with one of them before the head noun, no article is added.
+DETERMINERS = frozenset("the a an all every each both this that these those any some".split())
+
+
+def with_article(expression: str) -> str:
+    """The expression as the grammar says it: every SketchyScene-Matching expression opens its target phrase with
+    a determiner ("the cats", "all the trees", "both the dogs"), and a network trained on them reads a bare noun
+    phrase ("cats", "2 cats on the left", "select big trees") poorly. Without a determiner before the target
+    noun, "the" goes after any opening request words: 'cats' -> 'the cats', 'select 2 cats' -> 'select the 2
+    cats'. Anything else (no target noun, a determiner already there) comes back unchanged."""
+    words = tokenize(expression)
+    head, _, entry = head_noun(words)
+    if entry is None or DETERMINERS & set(words[:head]):
+        return expression
+    at = 0
+    while at < head and words[at] in REQUEST_WORDS:
+        at += 1
+    return " ".join(words[:at] + ["the"] + words[at:])
+
+
 def stated_count(expression: str, nouns: bool = True) -> TargetCount:
     """Targets stated by the target phrase, i.e. the words up to the first category noun (a number inside the
     reference phrase, as in 'the cat near the two trees', is not the target's):

@@ -86,7 +86,8 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
                              resolve_extremes=predictor.inference.resolve_extremes,
                              resolve_order=predictor.inference.resolve_order,
                              resolve_relations=predictor.inference.resolve_relations,
-                             resolve_groups=predictor.inference.resolve_groups)
+                             resolve_groups=predictor.inference.resolve_groups,
+                             add_article=predictor.inference.add_article)
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 

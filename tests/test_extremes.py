@@ -25,6 +25,12 @@ def test_parse_reads_the_target_phrase_only():
     assert parse_extreme("the leftmost tree") is None                    # an order: parse_order
     assert parse_extreme("the biggest trees") is None                     # how many is not said
     assert parse_extreme("the tallest sheep") == Extreme("height", True, 1)
+    # plain adjectives single one out among several: "the big tree" of two is the bigger one
+    assert parse_extreme("the big tree") == Extreme("area", True, 1)
+    assert parse_extreme("small cat") == Extreme("area", False, 1)
+    assert parse_extreme("the tall person") == Extreme("height", True, 1)
+    assert parse_extreme("the big trees") is None                        # how many is not said
+    assert parse_extreme("the butterfly with big wings") is None         # a trailing phrase, not a pick
 
 
 def test_rank_by_extreme_on_hand_made_boxes():

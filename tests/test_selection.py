@@ -169,6 +169,37 @@ def test_a_broader_word_alone_asks_for_each_member(tmp_path):
     assert sorted(i.category for i in found) == ["cat", "dog"]
 
 
+def test_a_bare_noun_phrase_gets_the_grammars_article():
+    from grmnet.selection import with_article
+    assert with_article("cats") == "the cats"
+    assert with_article("Cat") == "the cat"
+    assert with_article("2 cats on the left") == "the 2 cats on the left"
+    assert with_article("select big trees") == "select the big trees"
+    assert with_article("Could you grab cats?") == "could you grab the cats"
+    assert with_article("cat near the tree") == "the cat near the tree"      # the reference keeps its own
+    for typed in ("the cats", "all dogs", "both cats", "a cat", "every tree", "the one near the tree", "hello"):
+        assert with_article(typed) == typed                                   # determined already, or no noun
+
+
+def test_predictor_reads_a_bare_noun_with_the_article(tmp_path):
+    """With add_article the network reads 'the cats' for 'cats' (what it was trained on); the count rule still
+    reads what was typed, and off the network reads the text as typed."""
+    import dataclasses
+
+    from grmnet.config import InferenceConfig
+    from fakes import predictor_with_detections
+
+    boxes, probs = _pets_and_house()
+    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, add_article=True), boxes, probs)
+    p.refer(sketch, "cats on the left")
+    assert "the cats on the left" in sketch.outputs and "cats on the left" not in sketch.outputs
+    assert p.refer(sketch, "cat").understood.count == "one"
+    p.inference = dataclasses.replace(p.inference, add_article=False)
+    p.refer(sketch, "dogs")
+    assert "dogs" in sketch.outputs and "the dogs" not in sketch.outputs
+
+
 def test_adaptive_threads_leave_other_processes_their_cores():
     from grmnet.runtime import AdaptiveThreads
     policy = AdaptiveThreads()

@@ -2,6 +2,7 @@
 # One inference setting of the shipped weights, off against on, on the validation pairs the ship decisions use
 # (data/synth val, first 1250 pairs), everything else as shipped. Writes OUT/{off,on}.json and OUT/decision.json.
 #   tools/inference_setting_decision.sh SETTING [OUT]     e.g. tools/inference_setting_decision.sh resolve_order runs/order
+# SENTENCES=FILE: the validation scenes' expressions from FILE instead (e.g. tools/drop_articles.py's output).
 set -eu
 cd "$(dirname "$0")/.."
 SETTING=${1:?usage: tools/inference_setting_decision.sh SETTING [OUT]}
@@ -17,15 +18,17 @@ settings[name] = value == "on"
 open(path, "w").write(json.dumps(settings, indent=2) + "\n")
 PY
   grmnet evaluate --data data/synth --split val --limit 1250 --weights "$OUT/weights_$value" \
-    --predictions "$OUT/$value.predictions.json" --json "$OUT/$value.json" > "$OUT/$value.out" 2> "$OUT/$value.err"
+    ${SENTENCES:+--sentences "$SENTENCES"} --predictions "$OUT/$value.predictions.json" --json "$OUT/$value.json" > "$OUT/$value.out" 2> "$OUT/$value.err"
 done
 python - "$OUT" "$SETTING" <<'PY'
-import json, sys
+import json, os, sys
 from pathlib import Path
 out, name = Path(sys.argv[1]), sys.argv[2]
 runs = {v: json.loads((out / f"{v}.json").read_text()) for v in ("off", "on")}
 keep = ("pairs", "AP", "AP50", "AP75", "exact_selection", "no_target_accuracy")
-decision = {"command": f"tools/inference_setting_decision.sh {name} {out}", "setting": name,
+sentences = os.environ.get("SENTENCES")
+decision = {"command": (f"SENTENCES={sentences} " if sentences else "") + f"tools/inference_setting_decision.sh {name} {out}",
+            "setting": name, "sentences": sentences,
             **{v: {**{k: r[k] for k in keep}, "per_type": r["per_type"]} for v, r in runs.items()}}
 decision["on_wins"] = (runs["on"]["AP"] >= runs["off"]["AP"]
                        and runs["on"]["exact_selection"] >= runs["off"]["exact_selection"])
