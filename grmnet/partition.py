@@ -33,6 +33,7 @@ import numpy as np
 
 __all__ = ["Detection", "PartitionConfig", "InkPartition", "paste_mask", "depth_order", "pixel_claims",
            "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "junction_bars", "continue_bars",
+           "junction_crossings", "bridge_pieces",
            "partition_ink", "spread_to_soft_ink",
            "DetectAllConfig", "detect_all", "category_sentences", "AssignConfig", "assign_to_partition",
            "partition_instances", "SketchPartitioner", "partitioner_of", "split_into_layers"]
@@ -90,6 +91,7 @@ class PartitionConfig:
     stray_distance: float = 0.0      # px: a stroke nobody claims joins the one object whose ink lies this close...
                                      # (...and whose box holds inside_box of it); 0 = off: no gain on synthetic val
     junction_radius: float = 10.0    # px: T-junction branch directions are taken this far (0 = no continuation)
+    bridge_crossings: bool = True    # a piece both of whose straight continuations are another object's joins it
     min_score: float = 0.5           # detections below this score are ignored
     min_ink: int = 30                # px (at 750 px): an object owning less ink is dropped
 
@@ -448,6 +450,54 @@ def continue_bars(bars: np.ndarray, piece_owner: np.ndarray, fits: np.ndarray, d
     return owner
 
 
+def junction_crossings(cut: StrokePieces, radius: float, straight: float = 0.87) -> np.ndarray:
+    """Crossings: where four branches meet and they pair up into two straight lines (each pair's directions
+    opposite within ~30 degrees), two strokes cross there (a front object's stroke over a back object's).
+
+    -> int [X, 2, 2]: per crossing, the two straight pairs of branch pieces
+    """
+    entries = _junction_branches(cut)
+    four = np.bincount(entries[:, 0], minlength=cut.n_pieces + 1)[entries[:, 0]] == 4 if len(entries) else []
+    entries = entries[four]
+    if len(entries) == 0:
+        return np.zeros((0, 2, 2), np.int64)
+    branches = entries[:, 1].reshape(-1, 4)
+    dirs = _branch_directions(cut, entries, radius).reshape(-1, 4, 2)
+    cos = np.einsum("jad,jbd->jab", dirs, dirs)
+    out = []
+    for (a, b), (c, d) in (((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))):
+        ok = (cos[:, a, b] <= -straight) & (cos[:, c, d] <= -straight)
+        out.append(np.stack([branches[ok][:, [a, b]], branches[ok][:, [c, d]]], axis=1))
+    return np.concatenate(out).astype(np.int64)
+
+
+def bridge_pieces(pairs: np.ndarray, piece_owner: np.ndarray, fits: np.ndarray, rounds: int = 4) -> np.ndarray:
+    """A piece that continues a straight stroke at both of its ends, into pieces that one other object owns, is
+    that object's stroke passing over (or under) the object that took it: it goes to the stroke's owner when it
+    fits that object (`fits[piece, object]`).
+
+    pairs int [M, 2] (pieces continuing each other straight across a junction), piece_owner int [P] (-1 none),
+    fits bool [P, K] -> updated piece_owner
+    """
+    owner = piece_owner.copy()
+    if len(pairs) == 0:
+        return owner
+    piece = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    partner = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    two = np.bincount(piece, minlength=len(owner))[piece] == 2          # one straight partner at each end
+    piece, partner = piece[two], partner[two]
+    order = np.argsort(piece, kind="stable")
+    piece, partner = piece[order].reshape(-1, 2)[:, 0], partner[order].reshape(-1, 2)
+    for _ in range(rounds):
+        other = owner[partner]
+        move = (other[:, 0] == other[:, 1]) & (other[:, 0] >= 0) & (other[:, 0] != owner[piece])
+        move &= fits[piece, np.maximum(other[:, 0], 0)]
+        if not move.any():
+            break
+        owner[piece[move]] = other[move, 0]
+    return owner
+
+
 # ---- partition --------------------------------------------------------------------------------------------
 
 def _counts_by_owner(group: np.ndarray, owner: np.ndarray, n_groups: int, k: int) -> np.ndarray:
@@ -584,12 +634,17 @@ def _continue_through_junctions(cut: StrokePieces, decided: np.ndarray, piece_of
     decided int [N] (-1 none), piece_of / xs / ys [N], boxes float [K, 4], depth int [K] -> int [N]
     """
     bars = junction_bars(cut, cfg.junction_radius)
-    if len(bars) == 0:
+    crossings = junction_crossings(cut, cfg.junction_radius) if cfg.bridge_crossings else np.zeros((0, 2, 2), int)
+    if len(bars) == 0 and len(crossings) == 0:
         return decided
     n, k = cut.n_pieces + 1, len(boxes)
     counts = _counts_by_owner(piece_of, decided, n, k)[:, :k]
     major = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
-    carried = continue_bars(bars, major, _piece_fits(piece_of, xs, ys, n, boxes), depth)
+    fits = _piece_fits(piece_of, xs, ys, n, boxes)
+    carried = continue_bars(bars, major, fits, depth)
+    if cfg.bridge_crossings:
+        straight = np.concatenate([bars[:, :2], crossings.reshape(-1, 2)])
+        carried = bridge_pieces(straight, carried, fits)
     moved = carried != major
     if not moved.any():
         return decided

@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from grmnet.partition import (Detection, InkPartition, PartitionConfig, claim_owner, continue_bars, depth_order,
-                              junction_bars, paste_mask, piece_adjacency, partition_ink, spread_to_soft_ink,
+from grmnet.partition import (Detection, InkPartition, PartitionConfig, bridge_pieces, claim_owner, continue_bars,
+                              depth_order, junction_bars, junction_crossings, paste_mask, piece_adjacency, partition_ink, spread_to_soft_ink,
                               stroke_pieces, suppress_duplicates, pixel_claims, thin)
 
 SIZE = (200, 300)          # (H, W): small images; configs below are unscaled (750 px sizes scale down)
@@ -103,6 +103,52 @@ def test_continue_bars_gives_a_broken_bar_to_the_object_in_front_of_the_stem():
     # the piece outside object 0's box: nothing moves
     fits[2, 0] = False
     assert continue_bars(bars, owner, fits, depth=np.array([1, 0])).tolist() == [-1, 0, 1, 1]
+
+
+def test_junction_crossings_pair_the_two_straight_strokes_of_an_x():
+    x = line((20, 100), (220, 100), 3) | line((120, 20), (120, 180), 3)
+    cut = stroke_pieces(x)
+    crossings = junction_crossings(cut, radius=10)
+    assert len(crossings) == 1
+    left, right, top, bottom = (cut.pieces[100, 30], cut.pieces[100, 210], cut.pieces[30, 120],
+                                cut.pieces[170, 120])
+    assert sorted(sorted(pair) for pair in crossings[0].tolist()) == sorted([sorted([left, right]),
+                                                                             sorted([top, bottom])])
+    # a T has three branches: no crossing
+    assert len(junction_crossings(stroke_pieces(line((20, 50), (220, 50), 3) | line((120, 50), (120, 180), 3)),
+                                  radius=10)) == 0
+
+
+def test_bridge_pieces_give_a_stroke_passing_over_an_object_back_to_its_owner():
+    pairs = np.array([[1, 2], [2, 3]])           # 1 - 2 - 3 one straight stroke; object 1 took the middle piece
+    owner = np.array([-1, 0, 1, 0])
+    fits = np.ones((4, 2), bool)
+    assert bridge_pieces(pairs, owner, fits).tolist() == [-1, 0, 0, 0]
+    fits[2, 0] = False                           # outside the stroke owner's box: nothing moves
+    assert bridge_pieces(pairs, owner, fits).tolist() == [-1, 0, 1, 0]
+    # the two ends belong to different objects (or nobody): the middle piece stays
+    assert bridge_pieces(pairs, np.array([-1, 0, 1, 1]), np.ones((4, 2), bool)).tolist() == [-1, 0, 1, 1]
+    assert bridge_pieces(pairs, np.array([-1, -1, 1, -1]), np.ones((4, 2), bool)).tolist() == [-1, -1, 1, -1]
+
+
+def test_a_line_crossing_an_object_stays_with_the_line():
+    # a road edge (long straight line) drawn over a bush (circle): inside the bush's coarse mask, the line's piece
+    # between the two crossings is still the road's
+    bush_fill = circle(150, 100, 40, filled=True)
+    bush = circle(150, 100, 40, thickness=3)
+    road = line((10, 100), (290, 100), 3)
+    ink = bush | road
+    blur = lambda m: cv2.GaussianBlur(m.astype(np.float32), (0, 0), 3)
+    road_region = np.zeros(SIZE, bool)
+    road_region[92:109, :] = True
+    dets = [Detection("grass", 0.9, (108, 58, 193, 143), blur(bush_fill)),
+            Detection("road", 0.9, (5, 90, 295, 111), blur(road_region) * 0.6)]
+    inside = road & circle(150, 100, 34, filled=True)
+    names = lambda part: [o.category for o in part.objects]
+    on = partition_ink(ink, dets, config())
+    assert (on.ink(names(on).index("road")) & inside).sum() / inside.sum() > 0.9
+    off = partition_ink(ink, dets, config(bridge_crossings=False))
+    assert (off.ink(names(off).index("grass")) & inside).sum() / inside.sum() > 0.5   # what the rule fixes
 
 
 def test_piece_adjacency_lists_touching_pieces_once():

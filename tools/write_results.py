@@ -261,21 +261,25 @@ def setting_decisions_section() -> list[str]:
         d = json.loads(path.read_text())
         for value in ("off", "on"):
             m = d[value]
-            rows.append({"setting": f"`{d['setting']}` {value}", "pairs": m["pairs"], "AP": m["AP"],
+            pairs = "validation" if not d.get("sentences") else f"validation, `{d['sentences']}`"
+            rows.append({"setting": f"`{d['setting']}` {value}", "expressions": pairs, "pairs": m["pairs"], "AP": m["AP"],
                          "exact_selection": m["exact_selection"],
                          "single": m["per_type"].get("single", {}).get("exact_selection"),
                          "relational": m["per_type"].get("relational", {}).get("exact_selection"),
                          "command": f"`{d['command']}`"})
     if not rows:
         return []
-    lines = ["### Orders and relations: geometry over every instance (settings chosen on validation pairs)", "",
+    lines = ["### Orders, relations, articles: inference settings chosen on validation pairs", "",
              "The grammar says order words only of a category forming one group and relation words by fixed angles "
              "between groups (GRAMMAR §4.3-4.7), so once every instance of the categories is found they are "
              "geometry (`grmnet/extremes.py` `parse_order`, `grmnet/relations.py`); where the instances found "
-             "cannot answer, the model does. Each setting off against on with everything else as shipped, "
+             "cannot answer, the model does. `add_article`: a target phrase typed without a determiner (\"cats\", "
+             "\"2 cats on the left\") is read with the grammar's \"the\" (`grmnet.selection.with_article`); it is "
+             "measured on the same validation expressions with their target phrase's \"the\" dropped "
+             "(`tools/drop_articles.py`). Each setting off against on with everything else as shipped, "
              "validation split (first 1250 pairs), class-agnostic ink-mask AP; a setting ships on when AP and exact "
              "selection are not lower.", ""]
-    lines += rows_table([("setting", "setting"), ("pairs", "pairs"), ("mask AP", "AP"),
+    lines += rows_table([("setting", "setting"), ("expressions", "expressions"), ("pairs", "pairs"), ("mask AP", "AP"),
                          ("exact selection %", "exact_selection"), ("single-target exact %", "single"),
                          ("relational exact %", "relational"), ("command", "command")], rows)
     return lines + [""]

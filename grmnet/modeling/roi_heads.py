@@ -137,10 +137,16 @@ class FusedFeature(nn.Module):
         self.gate = nn.Linear(context_dim, channels) if gated else None
 
     def forward(self, roi_features: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        x = self.conv(roi_features)
         if self.gate is not None:
-            x = x * (1 + torch.tanh(self.gate(context)))[:, :, None, None]
-        return torch.relu(x + self.context(context)[:, :, None, None])
+            x = self.conv(roi_features) * (1 + torch.tanh(self.gate(context)))[:, :, None, None]
+            return torch.relu(x + self.context(context)[:, :, None, None])
+        # the 1x1 conv as one batched matmul with the per-RoI bias (conv bias + context) folded in: the same sums,
+        # and faster than a 1x1 convolution over a hundred 7x7 maps on a CPU (2.0 -> 1.2 ms, tools/bench_fusion.py)
+        r, c, h, w = roi_features.shape
+        bias = (self.conv.bias + self.context(context))[:, :, None]                     # [R, C, 1]
+        weight = self.conv.weight.view(self.conv.out_channels, c).to(roi_features.dtype)
+        x = torch.baddbmm(bias.to(roi_features.dtype), weight.expand(r, -1, -1), roi_features.reshape(r, c, h * w))
+        return torch.relu(x).view(r, self.conv.out_channels, h, w)
 
 
 class SlimMaskHead(nn.Sequential):
