@@ -18,7 +18,7 @@ from grmnet.extremes import Extreme, Order, names_whole_category, parse_extreme,
 from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
 from grmnet.partition import bbox_of, category_expression, partitioner_of
-from grmnet.relations import Relation, parse_relation, rank_by_relation
+from grmnet.relations import Relation, parse_relation, rank_by_relation, reference_group
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
 from grmnet.selection import SelectionRule, plural_noun, understand, with_article
@@ -234,6 +234,9 @@ class Predictor(SketchEngine):
         width = sketch.grey.shape[1]
         # (one batched pass for both plurals measured no faster on a 2-core CPU than two passes: 79 vs 80 ms)
         references = self._refer(sketch, f"the {plural_noun(relation.reference)}", threshold, False, settings)
+        if all(reference_group([i.box for i in r.instances], width) is None for r in references):
+            # no one group of references found: geometry cannot answer, so the targets' plural pass is skipped
+            return self._refer(sketch, expression, threshold, with_candidates, settings, geometric=False)
         return self._refer_geometric(
             sketch, expression, understood, unknown, threshold, with_candidates, settings, relation.count,
             lambda s, boxes: rank_by_relation(boxes, [i.box for i in references[s].instances], relation,

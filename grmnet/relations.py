@@ -84,6 +84,17 @@ def parse_relation(expression: str) -> Relation | None:
     return Relation(relation, ref_entry[0], count)
 
 
+def reference_group(reference_boxes: Sequence[Sequence[float]], image_width: float) -> list[int] | None:
+    """Indices of the reference boxes when they form the one group a relation can be said to (GRAMMAR §4.6);
+    None when there are none or several groups (the grammar would have named which one: "the left house")."""
+    from grmnet.data.expressions import BASE_CANVAS, CLUSTER_GAP, cluster_objects
+
+    if not len(reference_boxes):
+        return None
+    groups = cluster_objects(reference_boxes, CLUSTER_GAP * image_width / BASE_CANVAS)
+    return list(groups[0]) if len(groups) == 1 else None
+
+
 def rank_by_relation(target_boxes: Sequence[Sequence[float]], reference_boxes: Sequence[Sequence[float]],
                      relation: Relation, target_category: str, image_width: float) -> list[int] | None:
     """Indices of the target boxes (x0, y0, x1, y1), the group in `relation` to the reference first, then the
@@ -91,13 +102,13 @@ def rank_by_relation(target_boxes: Sequence[Sequence[float]], reference_boxes: S
     reference groups, no or several target groups of `relation.count` in that relation)."""
     from grmnet.data.expressions import BASE_CANVAS, CLUSTER_GAP, boxes_gap, cluster_objects, describe_relation
 
-    if not len(target_boxes) or not len(reference_boxes):
+    if not len(target_boxes):
+        return None
+    group = reference_group(reference_boxes, image_width)
+    if group is None:
         return None
     gap = CLUSTER_GAP * image_width / BASE_CANVAS
-    references = cluster_objects(reference_boxes, gap)
-    if len(references) != 1:
-        return None        # the grammar would have named which one ("the left house")
-    ref = [reference_boxes[i] for i in references[0]]
+    ref = [reference_boxes[i] for i in group]
     distance = [boxes_gap([b], ref) for b in target_boxes]
     by_distance = sorted(range(len(target_boxes)), key=lambda i: (distance[i], i))
     if relation.relation == "near":

@@ -64,6 +64,12 @@ def noun_table() -> dict[tuple[str, ...], tuple[str, bool, bool]]:
     return table
 
 
+@functools.lru_cache(maxsize=1)
+def _longest_noun() -> int:
+    """Words in the longest name of noun_table (head_noun tries no longer phrases)."""
+    return max(len(k) for k in noun_table())
+
+
 def plural_noun(name: str) -> str:
     """The plural of a target noun as `understand` names it: a category ("trees") or a broader word ("animals")."""
     from grmnet.data.expressions import HYPERNYMS
@@ -96,7 +102,7 @@ def head_noun(words: list[str]) -> tuple[int, int, tuple[str, bool, bool] | None
     relation words; (i, i, None) when the expression names none (i: where its reference phrase starts, or its
     end)."""
     table = noun_table()
-    longest = max(len(k) for k in table)
+    longest = _longest_noun()
     for i in range(len(words)):
         for n in range(min(longest, len(words) - i), 0, -1):
             entry = table.get(tuple(words[i:i + n]))

@@ -63,5 +63,9 @@ def test_predictor_answers_relations_among_every_instance(tmp_path):
     p.refer(sketch, "the trees")
     assert asked == [1, 1]        # ...remembered for the sketch's next queries
     assert xs(p.refer(sketch, "the tree behind the house")) == [115]
+    asked.clear()
+    sketch.outputs.clear()
+    p.refer(sketch, "the tree near the bench")          # no bench found: the model answers, no "the trees" pass
+    assert asked == [1, 1] and list(sketch.outputs) == ["the benches", "the tree near the bench"]
     p.inference = dataclasses.replace(p.inference, resolve_relations=False)
     assert xs(p.refer(sketch, "the tree on the left of the house")) == [115]     # off: the best-scored tree
