@@ -84,6 +84,10 @@ class InferenceConfig:
     add_article: bool = False          # "cats", "select 2 cats on the left": a target phrase typed without a determiner
                                        # is read with "the" before it, as every grammar expression opens
                                        # (grmnet.selection.with_article); the count rule reads what was typed
+    verify_category: float | None = None   # own ink: a returned instance whose ink is mostly one partition object that the
+                                       # language-free detection (grmnet.partition.detect_all) calls another
+                                       # category with at least this score is not returned ("the bird" on a
+                                       # sketch with a cat and no bird); None: off
     resolve_groups: bool = True        # "the animals", "grab the vehicles" (a broader word, nothing else restricting
                                        # the target): one batched pass with each member's plural ("the cats", "the
                                        # dogs", ...), each candidate scored by its member, a stated count never
@@ -95,6 +99,9 @@ class InferenceConfig:
         for name in ("score_threshold", "mask_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise WeightsError(f"inference setting {name} must lie in [0, 1], not {getattr(self, name)}")
+        if self.verify_category is not None and not 0.0 <= self.verify_category <= 1.0:
+            raise WeightsError(f"inference setting verify_category must lie in [0, 1] or be null, not "
+                               f"{self.verify_category}")
         if self.count_floor is not None and not 0.0 <= self.count_floor <= 1.0:
             raise WeightsError(f"inference setting count_floor must lie in [0, 1] or be null, not {self.count_floor}")
         _non_negative(self, "ink_margin")

@@ -36,6 +36,7 @@ __all__ = ["Detection", "PartitionConfig", "InkPartition", "paste_mask", "depth_
            "junction_crossings", "bridge_pieces",
            "partition_ink", "spread_to_soft_ink",
            "DetectAllConfig", "detect_all", "category_sentences", "AssignConfig", "assign_to_partition",
+           "object_of", "another_category",
            "partition_instances", "SketchPartitioner", "partitioner_of", "split_into_layers"]
 
 # Drawing order of a scene sketch, back to front: sky objects first (sun behind clouds), the road flat on the
@@ -949,6 +950,27 @@ def assign_to_partition(partition: InkPartition, instances: Sequence, cfg: Assig
         taken_ink |= ink
         out.append(replace(inst, ink=ink, region=inst.region | ink))
     return out
+
+
+def object_of(partition: InkPartition, ink: np.ndarray, share: float = 0.5) -> int | None:
+    """The partition object owning at least `share` of an ink mask's pixels (bool [H, W]), or None."""
+    owned = partition.owner[ink]
+    if owned.size == 0:
+        return None
+    counts = np.bincount(owned + 1, minlength=len(partition) + 1)[1:]
+    if counts.size == 0 or counts.max() < share * owned.size:
+        return None
+    return int(counts.argmax())
+
+
+def another_category(partition: InkPartition, ink: np.ndarray, categories: Sequence[str], min_score: float) -> bool:
+    """Whether an instance's ink is mostly one partition object that the language-free detection calls a category
+    outside `categories`, with a score of at least `min_score`."""
+    i = object_of(partition, ink)
+    if i is None:
+        return False
+    obj = partition.objects[i]
+    return obj.category not in categories and obj.score >= min_score
 
 
 def partition_instances(partition: InkPartition, mask_threshold: float = 0.4) -> list:

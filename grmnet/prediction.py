@@ -17,7 +17,7 @@ from grmnet.engine import SketchEngine
 from grmnet.extremes import Extreme, Order, names_whole_category, parse_extreme, parse_order, rank_instances
 from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
-from grmnet.partition import bbox_of, category_expression, partitioner_of
+from grmnet.partition import another_category, bbox_of, category_expression, partitioner_of
 from grmnet.relations import Relation, parse_relation, rank_by_relation, reference_group
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
@@ -159,7 +159,12 @@ class Predictor(SketchEngine):
             chosen = rule.choose([c.score for c in candidates], expression)
             returned = label_instances([candidates[i] for i in chosen], singular)
             if self.own_ink and returned:
-                owned = {inst.label: inst for inst in partitioner_of(self).assign(sketch, returned)}
+                owned_list = partitioner_of(self).assign(sketch, returned)
+                if self.inference.verify_category is not None and understood.categories:
+                    partition = partitioner_of(self).partition(sketch)
+                    owned_list = [inst for inst in owned_list if not another_category(
+                        partition, inst.ink, understood.categories, self.inference.verify_category)]
+                owned = {inst.label: inst for inst in owned_list}
                 chosen = [i for i, inst in zip(chosen, returned) if inst.label in owned]
                 returned = [owned[inst.label] for inst in returned if inst.label in owned]
             if with_candidates:
