@@ -86,8 +86,9 @@ class InferenceConfig:
                                        # (grmnet.selection.with_article); the count rule reads what was typed
     verify_category: float | None = None   # own ink: a returned instance whose ink is mostly one partition object that the
                                        # language-free detection (grmnet.partition.detect_all) calls another
-                                       # category with at least this score is not returned ("the bird" on a
-                                       # sketch with a cat and no bird); None: off
+                                       # category, with a score at least this much above the instance's own, is
+                                       # not returned ("the bird" scored 0.69 on a cat detected as a cat at
+                                       # 0.97); None: off
     resolve_groups: bool = True        # "the animals", "grab the vehicles" (a broader word, nothing else restricting
                                        # the target): one batched pass with each member's plural ("the cats", "the
                                        # dogs", ...), each candidate scored by its member, a stated count never

@@ -963,14 +963,15 @@ def object_of(partition: InkPartition, ink: np.ndarray, share: float = 0.5) -> i
     return int(counts.argmax())
 
 
-def another_category(partition: InkPartition, ink: np.ndarray, categories: Sequence[str], min_score: float) -> bool:
-    """Whether an instance's ink is mostly one partition object that the language-free detection calls a category
-    outside `categories`, with a score of at least `min_score`."""
+def another_category(partition: InkPartition, ink: np.ndarray, score: float, categories: Sequence[str],
+                     margin: float) -> bool:
+    """Whether an instance's ink (scored `score` as one of `categories`) is mostly one partition object that the
+    language-free detection calls a category outside `categories` with a score at least `margin` higher."""
     i = object_of(partition, ink)
     if i is None:
         return False
     obj = partition.objects[i]
-    return obj.category not in categories and obj.score >= min_score
+    return obj.category not in categories and obj.score >= score + margin
 
 
 def partition_instances(partition: InkPartition, mask_threshold: float = 0.4) -> list:

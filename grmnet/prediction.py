@@ -163,7 +163,7 @@ class Predictor(SketchEngine):
                 if self.inference.verify_category is not None and understood.categories:
                     partition = partitioner_of(self).partition(sketch)
                     owned_list = [inst for inst in owned_list if not another_category(
-                        partition, inst.ink, understood.categories, self.inference.verify_category)]
+                        partition, inst.ink, inst.score, understood.categories, self.inference.verify_category)]
                 owned = {inst.label: inst for inst in owned_list}
                 chosen = [i for i, inst in zip(chosen, returned) if inst.label in owned]
                 returned = [owned[inst.label] for inst in returned if inst.label in owned]
