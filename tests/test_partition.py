@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from grmnet.partition import (Detection, InkPartition, PartitionConfig, bridge_pieces, claim_owner, continue_bars,
-                              depth_order, junction_bars, junction_crossings, paste_mask, piece_adjacency, partition_ink, spread_to_soft_ink,
+from grmnet.partition import (Detection, InkPartition, PartitionConfig, another_category, bridge_pieces, claim_owner, continue_bars,
+                              depth_order, junction_bars, junction_crossings, object_of, paste_mask, piece_adjacency, partition_ink, spread_to_soft_ink,
                               stroke_pieces, suppress_duplicates, pixel_claims, thin)
 
 SIZE = (200, 300)          # (H, W): small images; configs below are unscaled (750 px sizes scale down)
@@ -149,6 +149,23 @@ def test_a_line_crossing_an_object_stays_with_the_line():
     assert (on.ink(names(on).index("road")) & inside).sum() / inside.sum() > 0.9
     off = partition_ink(ink, dets, config(bridge_crossings=False))
     assert (off.ink(names(off).index("grass")) & inside).sum() / inside.sum() > 0.5   # what the rule fixes
+
+
+def test_an_instance_on_an_object_detected_as_another_category_is_recognised():
+    owner = np.full(SIZE, -1, np.int32)
+    owner[10:40, 10:40], owner[100:150, 100:150] = 0, 1
+    objects = [Detection("cat", 0.97, (10, 10, 40, 40), np.ones((30, 30), np.float32), (10, 10)),
+               Detection("tree", 0.9, (100, 100, 150, 150), np.ones((50, 50), np.float32), (100, 100))]
+    part = InkPartition(owner, objects, depth_order(objects))
+    on_cat = np.zeros(SIZE, bool)
+    on_cat[12:38, 12:60] = True                       # mostly the cat's ink, some paper
+    assert object_of(part, on_cat) == 0
+    assert another_category(part, on_cat, 0.69, ("bird",), margin=0.2)        # "the bird" at 0.69 on a 0.97 cat
+    assert not another_category(part, on_cat, 0.9, ("bird",), margin=0.2)     # the query sure enough of itself
+    assert not another_category(part, on_cat, 0.5, ("cat", "dog"), margin=0.2)  # a category the query names
+    nowhere = np.zeros(SIZE, bool)
+    nowhere[60:90, 60:90] = True
+    assert object_of(part, nowhere) is None and not another_category(part, nowhere, 0.1, ("bird",), 0.2)
 
 
 def test_piece_adjacency_lists_touching_pieces_once():
