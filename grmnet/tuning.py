@@ -87,7 +87,8 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
                              resolve_order=predictor.inference.resolve_order,
                              resolve_relations=predictor.inference.resolve_relations,
                              resolve_groups=predictor.inference.resolve_groups,
-                             add_article=predictor.inference.add_article)
+                             add_article=predictor.inference.add_article,
+                             verify_category=predictor.inference.verify_category)
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 
