@@ -33,7 +33,7 @@ import numpy as np
 
 __all__ = ["Detection", "PartitionConfig", "InkPartition", "paste_mask", "depth_order", "pixel_claims",
            "suppress_duplicates", "thin", "StrokePieces", "stroke_pieces", "junction_bars", "continue_bars",
-           "junction_crossings", "bridge_pieces",
+           "junction_geometry", "junction_crossings", "bridge_pieces",
            "partition_ink", "spread_to_soft_ink",
            "DetectAllConfig", "detect_all", "category_sentences", "AssignConfig", "assign_to_partition",
            "object_of", "another_category",
@@ -396,7 +396,21 @@ def _branch_directions(cut: StrokePieces, entries: np.ndarray, radius: float) ->
     return v / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-6)[:, None]
 
 
-def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> np.ndarray:
+def junction_geometry(cut: StrokePieces, radius: float, sizes: tuple[int, ...] = (3, 4)
+                      ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For the junctions where `n` branches meet (n in `sizes`): n -> (branch pieces int [J, n], the directions in
+    which they leave the junction float [J, n, 2]); one pass over the skeleton for every size."""
+    entries = _junction_branches(cut)
+    count = np.bincount(entries[:, 0], minlength=cut.n_pieces + 1)[entries[:, 0]] if len(entries) else \
+        np.zeros(0, np.int64)
+    keep = np.isin(count, sizes)
+    entries, count = entries[keep], count[keep]
+    dirs = _branch_directions(cut, entries, radius) if len(entries) else np.zeros((0, 2))
+    return {n: (entries[count == n, 1].reshape(-1, n), dirs[count == n].reshape(-1, n, 2)) for n in sizes}
+
+
+def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87,
+                  geometry: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """Occlusion T-junctions: where three branches meet and two of them continue each other in a straight line
     (directions from the junction opposite within ~30 degrees, `straight` = -cos), those two are one stroke
     passing by (the outline of the object in front) and the third ends there (a stroke of an object behind, or
@@ -405,14 +419,9 @@ def junction_bars(cut: StrokePieces, radius: float, straight: float = 0.87) -> n
 
     -> int [J, 3] rows (bar piece, bar piece, stem piece), piece numbers of `cut.pieces`
     """
-    entries = _junction_branches(cut)
-    # junctions where exactly three branches meet: [J] junction pieces, [J, 3] branch pieces
-    three = np.bincount(entries[:, 0], minlength=cut.n_pieces + 1)[entries[:, 0]] == 3 if len(entries) else []
-    entries = entries[three]
-    if len(entries) == 0:
+    branches, dirs = (geometry or junction_geometry(cut, radius, (3,)))[3]     # junctions of three branches
+    if len(branches) == 0:
         return np.zeros((0, 3), np.int64)
-    branches = entries[:, 1].reshape(-1, 3)
-    dirs = _branch_directions(cut, entries, radius).reshape(-1, 3, 2)
     cos = np.einsum("jad,jbd->jab", dirs, dirs)
     chosen = np.full(len(branches), -1)
     combos = ((0, 1, 2), (0, 2, 1), (1, 2, 0))
@@ -451,19 +460,16 @@ def continue_bars(bars: np.ndarray, piece_owner: np.ndarray, fits: np.ndarray, d
     return owner
 
 
-def junction_crossings(cut: StrokePieces, radius: float, straight: float = 0.87) -> np.ndarray:
+def junction_crossings(cut: StrokePieces, radius: float, straight: float = 0.87,
+                       geometry: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """Crossings: where four branches meet and they pair up into two straight lines (each pair's directions
     opposite within ~30 degrees), two strokes cross there (a front object's stroke over a back object's).
 
     -> int [X, 2, 2]: per crossing, the two straight pairs of branch pieces
     """
-    entries = _junction_branches(cut)
-    four = np.bincount(entries[:, 0], minlength=cut.n_pieces + 1)[entries[:, 0]] == 4 if len(entries) else []
-    entries = entries[four]
-    if len(entries) == 0:
+    branches, dirs = (geometry or junction_geometry(cut, radius, (4,)))[4]     # junctions of four branches
+    if len(branches) == 0:
         return np.zeros((0, 2, 2), np.int64)
-    branches = entries[:, 1].reshape(-1, 4)
-    dirs = _branch_directions(cut, entries, radius).reshape(-1, 4, 2)
     cos = np.einsum("jad,jbd->jab", dirs, dirs)
     out = []
     for (a, b), (c, d) in (((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))):
@@ -634,8 +640,10 @@ def _continue_through_junctions(cut: StrokePieces, decided: np.ndarray, piece_of
 
     decided int [N] (-1 none), piece_of / xs / ys [N], boxes float [K, 4], depth int [K] -> int [N]
     """
-    bars = junction_bars(cut, cfg.junction_radius)
-    crossings = junction_crossings(cut, cfg.junction_radius) if cfg.bridge_crossings else np.zeros((0, 2, 2), int)
+    geometry = junction_geometry(cut, cfg.junction_radius, (3, 4) if cfg.bridge_crossings else (3,))
+    bars = junction_bars(cut, cfg.junction_radius, geometry=geometry)
+    crossings = junction_crossings(cut, cfg.junction_radius, geometry=geometry) if cfg.bridge_crossings else \
+        np.zeros((0, 2, 2), int)
     if len(bars) == 0 and len(crossings) == 0:
         return decided
     n, k = cut.n_pieces + 1, len(boxes)
