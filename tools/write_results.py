@@ -532,7 +532,7 @@ def write_readme_summary(synth: dict | None, real: dict | None, bench: dict | No
         cpu = f" ({bench['cpu']})" if bench.get("cpu") else ""
         rows += ["", f"Latency on this 2-core CPU{cpu} (`grmnet bench`, {bench['input_size']} px): cold "
                  f"{bench['cold_ms']['p50']:.0f} ms (new sketch), warm {bench['warm_ms']['p50']:.0f} ms (another "
-                 "expression on the same sketch)" + (" on a slow day of this virtual machine (see Latency in "
+                 "expression on the same sketch)" + (" (this virtual machine's speed varies; see Latency in "
                  "`docs/RESULTS.md`)" if bench.get("note") else "") + ". Training budget and everything else: "
                  "`docs/RESULTS.md`."]
     start = text.index("<!-- summary:start -->") + len("<!-- summary:start -->")
