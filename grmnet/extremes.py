@@ -52,6 +52,10 @@ EXTREME_WORDS: dict[str, tuple[str, bool]] = {
     **{w: ("bottom", True) for w in ("lowest", "lower", "lowermost")},
 }
 
+# "top" / "bottom" said as an adjective right before the target noun ("the top bird", "the bottom cloud"); elsewhere
+# ("the cloud at the top", "the top left tree") they place the target on the page, and the model answers
+PLACE_ADJECTIVES: dict[str, tuple[str, bool]] = {"top": ("top", True), "bottom": ("bottom", True)}
+
 # Extremes said in several words, anywhere in the expression ("the tree on the far left", "the cloud nearest the
 # top"): (words, measure, largest). The grammar's own "leftmost" / "topmost" are orders (parse_order).
 EXTREME_PHRASES: tuple[tuple[tuple[str, ...], str, bool], ...] = tuple(
@@ -99,6 +103,9 @@ def parse_extreme(expression: str) -> Extreme | None:
         return None
     before = words[:start]
     found += [EXTREME_WORDS[w] for w in before if w in EXTREME_WORDS]
+    if before and before[-1] in PLACE_ADJECTIVES:          # "the top bird": the highest one
+        found.append(PLACE_ADJECTIVES[before[-1]])
+        words, end = words[:start - 1] + words[start:], end - 1
     if len(found) != 1:
         return None
     if any(w in _RESTRICTING for w in words) or any(w in EXTREME_WORDS for w in words[end:]):

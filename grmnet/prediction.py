@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 from torchvision.models.detection.roi_heads import paste_masks_in_image
-from torchvision.ops import batched_nms
+from torchvision.ops import batched_nms, nms
 
 from grmnet.data.categories import category_of_label, label_of, singular
 from grmnet.engine import SketchEngine
@@ -21,7 +21,7 @@ from grmnet.partition import another_category, bbox_of, category_expression, par
 from grmnet.relations import Relation, parse_relation, rank_by_relation, reference_group
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
-from grmnet.selection import SelectionRule, plural_noun, understand, with_article
+from grmnet.selection import SelectionRule, plural_noun, split_conjunction, understand, with_article
 from grmnet.weights import load_inference, load_model
 
 __all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region"]
@@ -128,6 +128,9 @@ class Predictor(SketchEngine):
     def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
                settings: list[CandidateSetting], geometric: bool = True) -> list[ReferringResult]:
         unknown = self.check_expression(expression)
+        parts = split_conjunction(expression) if geometric else [expression]
+        if len(parts) > 1:
+            return self._refer_conjunction(sketch, expression, parts, unknown, threshold, with_candidates, settings)
         pick = self.geometric_pick(expression) if geometric else None
         if pick is not None:
             understood = self.understand(expression)
@@ -246,6 +249,40 @@ class Predictor(SketchEngine):
             sketch, expression, understood, unknown, threshold, with_candidates, settings, relation.count,
             lambda s, boxes: rank_by_relation(boxes, [i.box for i in references[s].instances], relation,
                                               understood.category or "", width))
+
+    def _refer_conjunction(self, sketch: EncodedSketch, expression: str, parts: list[str], unknown: list[str],
+                           threshold: float | None, with_candidates: bool, settings: list[CandidateSetting]
+                           ) -> list[ReferringResult]:
+        """'the car and the cat': each target phrase referred on its own, the results joined (an object that two
+        phrases both return comes back once, under the first). Candidates for AP: all of them, best first."""
+        start = time.perf_counter()
+        per_part = [self._refer(sketch, part, threshold, with_candidates, settings) for part in parts]
+        understood = Understanding(" and ".join(r[0].understood.describe() or "any object" for r in per_part), None,
+                                   tuple(dict.fromkeys(c for r in per_part for c in r[0].understood.categories)))
+        results = []
+        for s in range(len(settings)):
+            chosen, taken = [], None
+            for r in per_part:
+                for inst in r[s].instances:
+                    if taken is not None and (inst.ink & taken).sum() > 0.5 * max(int(inst.ink.sum()), 1):
+                        continue                                   # the same object, returned by an earlier phrase
+                    chosen.append(inst)
+                    taken = inst.ink.copy() if taken is None else taken | inst.ink
+            kept = label_instances(chosen, singular)
+            candidates = []
+            if with_candidates:
+                # every phrase scores every object: one candidate per object (box IoU), the returned ones first
+                chosen_ids = {id(i) for i in chosen}
+                rest = sorted((c for r in per_part for c in r[s].candidates if id(c) not in chosen_ids),
+                              key=lambda c: -c.score)
+                pool = kept + rest
+                keep = nms(torch.tensor([c.box for c in pool], dtype=torch.float).reshape(-1, 4),
+                           torch.tensor([2.0] * len(kept) + [c.score for c in rest]), 0.7).tolist()
+                keep = set(keep) | set(range(len(kept)))          # returned objects stay, even if they overlap
+                candidates = sorted((pool[i] for i in keep), key=lambda c: -c.score)
+            results.append(ReferringResult(expression, kept, candidates, understood, tuple(unknown),
+                                           round((time.perf_counter() - start) * 1e3, 2)))
+        return results
 
     def _refer_geometric(self, sketch: EncodedSketch, expression: str, understood: Understanding,
                          unknown: list[str], threshold: float | None, with_candidates: bool,

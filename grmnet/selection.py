@@ -138,6 +138,25 @@ def with_article(expression: str) -> str:
     return " ".join(words[:at] + ["the"] + words[at:])
 
 
+def split_conjunction(expression: str) -> list[str]:
+    """The target phrases of an expression that joins several with "and" ("the car and the cat", "cats and dogs",
+    "the two sheep and the dog on the left"), each to be referred on its own; [expression] when it names one
+    (no "and", a part without a target noun of its own as in "the black and white cow", or "between ... and ...",
+    where "and" joins two references)."""
+    words = tokenize(expression)
+    if "and" not in words or "between" in words:
+        return [expression]
+    parts: list[list[str]] = [[]]
+    for w in words:
+        if w == "and":
+            parts.append([])
+        else:
+            parts[-1].append(w)
+    if len(parts) < 2 or any(head_noun(part)[2] is None for part in parts):
+        return [expression]
+    return [" ".join(part) for part in parts]
+
+
 def stated_count(expression: str, nouns: bool = True) -> TargetCount:
     """Targets stated by the target phrase, i.e. the words up to the first category noun (a number inside the
     reference phrase, as in 'the cat near the two trees', is not the target's):

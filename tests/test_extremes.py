@@ -31,6 +31,12 @@ def test_parse_reads_the_target_phrase_only():
     assert parse_extreme("the tall person") == Extreme("height", True, 1)
     assert parse_extreme("the big trees") is None                        # how many is not said
     assert parse_extreme("the butterfly with big wings") is None         # a trailing phrase, not a pick
+    # "top" / "bottom" as an adjective of the target noun; elsewhere a place on the page
+    assert parse_extreme("the top bird") == Extreme("top", True, 1)
+    assert parse_extreme("the bottom cloud") == Extreme("bottom", True, 1)
+    assert parse_extreme("the top left tree") is None
+    assert parse_extreme("the cloud at the top") is None
+    assert parse_extreme("the top bird on the left") is None
 
 
 def test_rank_by_extreme_on_hand_made_boxes():

@@ -200,6 +200,33 @@ def test_predictor_reads_a_bare_noun_with_the_article(tmp_path):
     assert "dogs" in sketch.outputs and "the dogs" not in sketch.outputs
 
 
+def test_an_and_joins_target_phrases_not_references_or_adjectives():
+    from grmnet.selection import split_conjunction
+    assert split_conjunction("the car and the cat") == ["the car", "the cat"]
+    assert split_conjunction("Grab cats and dogs!") == ["grab cats", "dogs"]
+    assert split_conjunction("the two sheep and the dog on the left") == ["the two sheep", "the dog on the left"]
+    for one in ("the black and white cow", "the dog between the house and the tree", "the cat", "the cat and"):
+        assert split_conjunction(one) == [one]
+
+
+def test_predictor_returns_every_phrase_of_a_conjunction_once(tmp_path):
+    """'the cat and the dog': each phrase referred on its own, joined, labelled per category; an object two
+    phrases both name comes back once; AP candidates hold every candidate with the returned ones flagged."""
+    from grmnet.config import InferenceConfig
+    from fakes import box_lefts as xs, predictor_with_detections
+
+    boxes, probs = _pets_and_house()
+    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True), boxes, probs)
+    result = p.refer(sketch, "the cat and the dog")
+    assert sorted(xs(result)) == [20, 80] and [i.label for i in result.instances] == ["cat 1", "dog 1"]
+    assert set(result.understood.categories) == {"cat", "dog"}
+    assert xs(p.refer(sketch, "the cat and the kitty")) == [20]                 # one cat, named twice
+    with_candidates = p.refer(sketch, "the cat and the dog", with_candidates=True)
+    assert sum(with_candidates.returned_flags()) == 2
+    assert sorted(round(c.box[0]) for c in with_candidates.candidates) == [20, 80, 140]     # each object once
+
+
 def test_adaptive_threads_leave_other_processes_their_cores():
     from grmnet.runtime import AdaptiveThreads
     policy = AdaptiveThreads()
