@@ -84,6 +84,9 @@ class InferenceConfig:
     add_article: bool = False          # "cats", "select 2 cats on the left": a target phrase typed without a determiner
                                        # is read with "the" before it, as every grammar expression opens
                                        # (grmnet.selection.with_article); the count rule reads what was typed
+    correct_spelling: bool = False     # "the brids", "the ccar": a slip in a category noun (not a word of the pretrained
+                                       # encoder's vocabulary, one edit from exactly one noun) is fixed before
+                                       # anything reads the expression (grmnet.selection.correct_nouns)
     verify_category: float | None = None   # own ink: a returned instance whose ink is mostly one partition object that the
                                        # language-free detection (grmnet.partition.detect_all) calls another
                                        # category, with a score at least this much above the instance's own, is

@@ -21,7 +21,8 @@ from grmnet.partition import another_category, bbox_of, category_expression, par
 from grmnet.relations import Relation, parse_relation, rank_by_relation, reference_group
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
-from grmnet.selection import SelectionRule, plural_noun, split_conjunction, understand, with_article
+from grmnet.selection import (SelectionRule, correct_nouns, plural_noun, split_conjunction, understand,
+                              with_article)
 from grmnet.weights import load_inference, load_model
 
 __all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region"]
@@ -100,7 +101,8 @@ class Predictor(SketchEngine):
         inf = self.inference
         setting = CandidateSetting(inf.mask_threshold, inf.ink_margin, inf.named_category)
         with self.thread_stage("heads"):
-            return self._refer(sketch, expression, threshold, with_candidates, [setting])[0]
+            result = self._refer(sketch, self.corrected(expression), threshold, with_candidates, [setting])[0]
+        return dataclasses.replace(result, expression=expression)
 
     @torch.inference_mode()
     def refer_settings(self, sketch: EncodedSketch, expression: str, settings: list[tuple]
@@ -109,7 +111,8 @@ class Predictor(SketchEngine):
         CandidateSetting) from ONE model pass, each result with every scored candidate: what `grmnet tune`
         compares (the settings only change how the network's outputs become candidates, so re-running the
         network per setting would repeat identical work)."""
-        return self._refer(sketch, expression, None, True, [CandidateSetting(*s) for s in settings])
+        return [dataclasses.replace(r, expression=expression) for r in
+                self._refer(sketch, self.corrected(expression), None, True, [CandidateSetting(*s) for s in settings])]
 
     def geometric_pick(self, expression: str) -> Extreme | Order | None:
         """What the expression asks of its category's instances that plain geometry answers (grmnet.extremes):
@@ -119,6 +122,20 @@ class Predictor(SketchEngine):
         if pick is None and inf.resolve_order:
             pick = parse_order(expression)
         return pick
+
+    def corrected(self, expression: str) -> str:
+        """The expression with typing slips in its category nouns fixed (setting correct_spelling), else as typed."""
+        if not self.inference.correct_spelling:
+            return expression
+        return correct_nouns(expression, self._is_word)
+
+    def _is_word(self, word: str) -> bool:
+        """A word of the language: one token of the pretrained encoder's vocabulary (where there is one), or a
+        word the BiLSTM knows."""
+        pieces = getattr(self.vocab, "pieces", None)
+        if pieces is not None:
+            return pieces.tokenizer.token_to_id(word) is not None
+        return self.vocab.knows(word)
 
     def model_text(self, expression: str) -> str:
         """What the network reads for an expression: as typed, or with the article the grammar would say

@@ -138,6 +138,43 @@ def with_article(expression: str) -> str:
     return " ".join(words[:at] + ["the"] + words[at:])
 
 
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether two different words differ by one typing slip: a letter left out, added, changed, or two neighbours
+    swapped ("brids" / "birds", "ccar" / "car")."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
+    return short[i:] == long[i + 1:]
+
+
+@functools.lru_cache(maxsize=1)
+def _single_word_nouns() -> tuple[str, ...]:
+    return tuple(k[0] for k in noun_table() if len(k) == 1)
+
+
+def correct_nouns(expression: str, is_word) -> str:
+    """Typing slips in category nouns fixed ("the brids" -> "the birds", "the ccar" -> "the car"): a word that is
+    neither a noun of `noun_table` nor a word at all (`is_word(word)` False, e.g. not one token of the pretrained
+    encoder's vocabulary), at least 4 letters long, and one slip away from exactly one noun becomes that noun.
+    Shorter words and real words are never changed ("bat" is not a typo of "cat"). -> the expression, its words
+    rejoined when one was fixed."""
+    words = tokenize(expression)
+    nouns = _single_word_nouns()
+    fixed = False
+    for i, w in enumerate(words):
+        if len(w) < 4 or w.isdigit() or (w,) in noun_table() or is_word(w):
+            continue
+        near = {n for n in nouns if one_edit_apart(w, n)}
+        if len(near) == 1:
+            words[i], fixed = near.pop(), True
+    return " ".join(words) if fixed else expression
+
+
 def split_conjunction(expression: str) -> list[str]:
     """The target phrases of an expression that joins several with "and" ("the car and the cat", "cats and dogs",
     "the two sheep and the dog on the left"), each to be referred on its own; [expression] when it names one

@@ -88,7 +88,8 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
                              resolve_relations=predictor.inference.resolve_relations,
                              resolve_groups=predictor.inference.resolve_groups,
                              add_article=predictor.inference.add_article,
-                             verify_category=predictor.inference.verify_category)
+                             verify_category=predictor.inference.verify_category,
+                             correct_spelling=predictor.inference.correct_spelling)
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 
