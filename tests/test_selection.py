@@ -227,6 +227,33 @@ def test_predictor_returns_every_phrase_of_a_conjunction_once(tmp_path):
     assert sorted(round(c.box[0]) for c in with_candidates.candidates) == [20, 80, 140]     # each object once
 
 
+def test_typing_slips_in_category_nouns_are_fixed_and_real_words_kept():
+    from grmnet.selection import correct_nouns, one_edit_apart
+    assert one_edit_apart("brids", "birds") and one_edit_apart("ccar", "car") and one_edit_apart("cat", "cta")
+    assert not one_edit_apart("cat", "cat") and not one_edit_apart("cat", "dog")
+    words = {"bat", "crow", "the", "on", "left"}.__contains__            # what the encoder's vocabulary holds
+    assert correct_nouns("the brids on the left", words) == "the birds on the left"
+    assert correct_nouns("Grab the 2 catts!", words) == "grab the 2 cats"
+    for kept in ("the bat", "the crow", "the tre", "the hous", "the cat"):   # a word, too short, two nouns near, fine
+        assert correct_nouns(kept, words) == kept
+
+
+def test_predictor_reads_the_fixed_noun_and_reports_what_was_typed(tmp_path):
+    import dataclasses
+
+    from grmnet.config import InferenceConfig
+    from fakes import box_lefts as xs, predictor_with_detections
+
+    boxes, probs = _pets_and_house()
+    p, sketch, _ = predictor_with_detections(tmp_path, InferenceConfig(
+        score_threshold=0.6, count_floor=0.5, count_nouns=True, named_category=True, correct_spelling=True),
+        boxes, probs)
+    result = p.refer(sketch, "the hosue")
+    assert result.expression == "the hosue" and result.understood.category == "house" and xs(result) == [140]
+    p.inference = dataclasses.replace(p.inference, correct_spelling=False)
+    assert p.refer(sketch, "the hosue").understood.category is None
+
+
 def test_adaptive_threads_leave_other_processes_their_cores():
     from grmnet.runtime import AdaptiveThreads
     policy = AdaptiveThreads()
