@@ -79,7 +79,7 @@ class Predictor(SketchEngine):
                              inf.count_nouns)
 
     def understand(self, expression: str) -> Understanding:
-        return understand(expression, self.inference.count_nouns)
+        return understand(self.corrected(expression), self.inference.count_nouns)
 
     @torch.inference_mode()
     def _encode_grey(self, grey: np.ndarray) -> EncodedSketch:

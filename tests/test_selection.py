@@ -250,6 +250,7 @@ def test_predictor_reads_the_fixed_noun_and_reports_what_was_typed(tmp_path):
         boxes, probs)
     result = p.refer(sketch, "the hosue")
     assert result.expression == "the hosue" and result.understood.category == "house" and xs(result) == [140]
+    assert p.understand("the hosue").category == "house"                # what the query bar shows before asking
     p.inference = dataclasses.replace(p.inference, correct_spelling=False)
     assert p.refer(sketch, "the hosue").understood.category is None
 
