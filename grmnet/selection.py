@@ -138,18 +138,32 @@ def with_article(expression: str) -> str:
     return " ".join(words[:at] + ["the"] + words[at:])
 
 
+def slip_between(typed: str, word: str) -> int | None:
+    """The kind of the one typing slip that turns `word` into `typed`, most common first (spelling-error studies:
+    doubled letters and swapped neighbours lead): 0 a letter doubled ("treee"), 1 two neighbours swapped
+    ("brids"), 2 a letter added or left out ("hous"), 3 a letter changed ("cqr"); None when the two words are
+    equal or more than one slip apart."""
+    if typed == word or abs(len(typed) - len(word)) > 1:
+        return None
+    if len(typed) == len(word):
+        diff = [i for i in range(len(typed)) if typed[i] != word[i]]
+        if len(diff) == 1:
+            return 3
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] \
+            and typed[diff[1]] == word[diff[0]]
+        return 1 if swapped else None
+    short, long = (typed, word) if len(typed) < len(word) else (word, typed)
+    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
+    if short[i:] != long[i + 1:]:
+        return None
+    doubled = long is typed and ((i > 0 and long[i] == long[i - 1]) or (i + 1 < len(long) and long[i] == long[i + 1]))
+    return 0 if doubled else 2
+
+
 def one_edit_apart(a: str, b: str) -> bool:
     """Whether two different words differ by one typing slip: a letter left out, added, changed, or two neighbours
     swapped ("brids" / "birds", "ccar" / "car")."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-                                  and a[diff[1]] == b[diff[0]])
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
-    return short[i:] == long[i + 1:]
+    return slip_between(a, b) is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -160,7 +174,8 @@ def _single_word_nouns() -> tuple[str, ...]:
 def correct_nouns(expression: str, is_word) -> str:
     """Typing slips in category nouns fixed ("the brids" -> "the birds", "the ccar" -> "the car"): a word that is
     neither a noun of `noun_table` nor a word at all (`is_word(word)` False, e.g. not one token of the pretrained
-    encoder's vocabulary), at least 4 letters long, and one slip away from exactly one noun becomes that noun.
+    encoder's vocabulary), at least 4 letters long, and one slip away from nouns of exactly one category becomes
+    the one its likeliest slip (`slip_between`) comes from ("treee" -> "tree", "trese" -> "trees").
     Shorter words and real words are never changed ("bat" is not a typo of "cat"). -> the expression, its words
     rejoined when one was fixed."""
     words = tokenize(expression)
@@ -169,9 +184,14 @@ def correct_nouns(expression: str, is_word) -> str:
     for i, w in enumerate(words):
         if len(w) < 4 or w.isdigit() or (w,) in noun_table() or is_word(w):
             continue
-        near = {n for n in nouns if one_edit_apart(w, n)}
-        if len(near) == 1:
-            words[i], fixed = near.pop(), True
+        near = {n: slip_between(w, n) for n in nouns}
+        near = {n: kind for n, kind in near.items() if kind is not None}
+        if len({noun_table()[(n,)][0] for n in near}) != 1:
+            continue                                  # no noun, or nouns of several categories: unclear
+        best = min(near.values())                     # "treee": tree (a doubled letter), not trees
+        likeliest = sorted(n for n, kind in near.items() if kind == best)
+        if len(likeliest) == 1:
+            words[i], fixed = likeliest[0], True
     return " ".join(words) if fixed else expression
 
 

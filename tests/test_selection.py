@@ -234,7 +234,9 @@ def test_typing_slips_in_category_nouns_are_fixed_and_real_words_kept():
     words = {"bat", "crow", "the", "on", "left"}.__contains__            # what the encoder's vocabulary holds
     assert correct_nouns("the brids on the left", words) == "the birds on the left"
     assert correct_nouns("Grab the 2 catts!", words) == "grab the 2 cats"
-    for kept in ("the bat", "the crow", "the tre", "the hous", "the cat"):   # a word, too short, two nouns near, fine
+    assert correct_nouns("the treee", words) == "the tree"           # a doubled letter, rather than "trees"
+    assert correct_nouns("the trese", words) == "the trees"          # two neighbours swapped
+    for kept in ("the bat", "the crow", "the tre", "the hous", "the cat"):   # a word, too short, two categories near
         assert correct_nouns(kept, words) == kept
 
 
