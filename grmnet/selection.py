@@ -174,8 +174,9 @@ def _single_word_nouns() -> tuple[str, ...]:
 def correct_nouns(expression: str, is_word) -> str:
     """Typing slips in category nouns fixed ("the brids" -> "the birds", "the ccar" -> "the car"): a word that is
     neither a noun of `noun_table` nor a word at all (`is_word(word)` False, e.g. not one token of the pretrained
-    encoder's vocabulary), at least 4 letters long, and one slip away from nouns of exactly one category becomes
-    the one its likeliest slip (`slip_between`) comes from ("treee" -> "tree", "trese" -> "trees").
+    encoder's vocabulary) and at least 4 letters long becomes the noun its likeliest slip (`slip_between`) comes
+    from, when exactly one noun is that likely ("treee" -> "tree", "trese" -> "trees", "hous" -> "house" rather
+    than "hogs"; "cass" could be cars, cats or cabs and stays).
     Shorter words and real words are never changed ("bat" is not a typo of "cat"). -> the expression, its words
     rejoined when one was fixed."""
     words = tokenize(expression)
@@ -186,11 +187,11 @@ def correct_nouns(expression: str, is_word) -> str:
             continue
         near = {n: slip_between(w, n) for n in nouns}
         near = {n: kind for n, kind in near.items() if kind is not None}
-        if len({noun_table()[(n,)][0] for n in near}) != 1:
-            continue                                  # no noun, or nouns of several categories: unclear
+        if not near:
+            continue
         best = min(near.values())                     # "treee": tree (a doubled letter), not trees
         likeliest = sorted(n for n, kind in near.items() if kind == best)
-        if len(likeliest) == 1:
+        if len(likeliest) == 1:                       # "hous": house (a letter left out), not hogs (one changed)
             words[i], fixed = likeliest[0], True
     return " ".join(words) if fixed else expression
 

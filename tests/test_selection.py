@@ -236,7 +236,8 @@ def test_typing_slips_in_category_nouns_are_fixed_and_real_words_kept():
     assert correct_nouns("Grab the 2 catts!", words) == "grab the 2 cats"
     assert correct_nouns("the treee", words) == "the tree"           # a doubled letter, rather than "trees"
     assert correct_nouns("the trese", words) == "the trees"          # two neighbours swapped
-    for kept in ("the bat", "the crow", "the tre", "the hous", "the cat"):   # a word, too short, two categories near
+    assert correct_nouns("the hous", words) == "the house"           # a letter left out, rather than changed (hogs)
+    for kept in ("the bat", "the crow", "the tre", "the cass", "the cat"):   # a word, too short, cars/cats/cabs, fine
         assert correct_nouns(kept, words) == kept
 
 
