@@ -144,25 +144,26 @@ class Predictor(SketchEngine):
 
     def _refer(self, sketch: EncodedSketch, expression: str, threshold: float | None, with_candidates: bool,
                settings: list[CandidateSetting], geometric: bool = True) -> list[ReferringResult]:
+        # `expression` is already corrected (refer / refer_settings): it is read as it is from here on
         unknown = self.check_expression(expression)
         parts = split_conjunction(expression) if geometric else [expression]
         if len(parts) > 1:
             return self._refer_conjunction(sketch, expression, parts, unknown, threshold, with_candidates, settings)
         pick = self.geometric_pick(expression) if geometric else None
         if pick is not None:
-            understood = self.understand(expression)
+            understood = understand(expression, self.inference.count_nouns)
             if understood.categories:
                 return self._refer_extreme(sketch, expression, pick, understood, unknown, threshold,
                                            with_candidates, settings)
         relation = parse_relation(expression) if geometric and self.inference.resolve_relations else None
         if relation is not None:
-            understood = self.understand(expression)
+            understood = understand(expression, self.inference.count_nouns)
             if understood.category:
                 return self._refer_relation(sketch, expression, relation, understood, unknown, threshold,
                                             with_candidates, settings)
         rule = self.rule(threshold)
         start = time.perf_counter()
-        understood = self.understand(expression)
+        understood = understand(expression, self.inference.count_nouns)
         categories = understood.categories
         if (self.inference.resolve_groups and len(categories) > 1 and names_whole_category(expression)):
             out, categories = self._members_out(sketch, categories), ()      # scored by their members already

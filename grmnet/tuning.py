@@ -79,17 +79,12 @@ def tune(predictor: Predictor, data: SketchySceneDataset, limit: int, progress=p
                              {k: g[k] for k in ("exact_selection", "no_target_accuracy")}
                              for g in grid if g["threshold"] == best["threshold"]}
     sweep["grid"] = grid
-    chosen = InferenceConfig(score_threshold=best["threshold"], count_floor=best["count_floor"],
-                             count_nouns=best["count_nouns"], mask_threshold=region["mask_threshold"],
-                             ink_margin=region["ink_margin"], named_category=region["named_category"],
-                             # the template split has no extreme words to measure it on: kept as it was
-                             resolve_extremes=predictor.inference.resolve_extremes,
-                             resolve_order=predictor.inference.resolve_order,
-                             resolve_relations=predictor.inference.resolve_relations,
-                             resolve_groups=predictor.inference.resolve_groups,
-                             add_article=predictor.inference.add_article,
-                             verify_category=predictor.inference.verify_category,
-                             correct_spelling=predictor.inference.correct_spelling)
+    # the template split measures only these; every other setting (extremes, orders, relations, groups, articles,
+    # spelling, category check) has no words to be measured on there and is kept as it was
+    chosen = dataclasses.replace(predictor.inference, score_threshold=best["threshold"],
+                                 count_floor=best["count_floor"], count_nouns=best["count_nouns"],
+                                 mask_threshold=region["mask_threshold"], ink_margin=region["ink_margin"],
+                                 named_category=region["named_category"])
     sweep["chosen"] = dataclasses.asdict(chosen)
     return chosen, sweep
 
