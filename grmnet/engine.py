@@ -106,7 +106,10 @@ class SketchEngine:
         def make():
             with self.thread_stage("backbone"):
                 return self._encode_grey(grey)
-        sketch, made = self._cache.get_or_make(grey, make)
+        key = self._cache.key(grey)
+        sketch, made = self._cache.get_or_make(grey, make, key)
+        if made and hasattr(sketch, "key"):
+            sketch.key = key          # what other per-sketch caches (the ink partition) look it up by
         self.backbone_runs += int(made)
         return sketch
 

@@ -482,9 +482,10 @@ class SketchCache:
     def key(grey: np.ndarray) -> str:
         return hashlib.blake2b(grey.tobytes(), digest_size=16).hexdigest() + str(grey.shape)
 
-    def get_or_make(self, grey: np.ndarray, make):
-        """-> (cached or freshly made value, whether it was made now)"""
-        key = self.key(grey)
+    def get_or_make(self, grey: np.ndarray, make, key: str | None = None):
+        """-> (cached or freshly made value, whether it was made now). key: `key(grey)` when the caller has it
+        already (hashing a 750 px sketch costs about 1 ms)."""
+        key = self.key(grey) if key is None else key
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key], False

@@ -122,8 +122,22 @@ class InkPartition:
         return self.owner == i
 
     def ink_counts(self) -> np.ndarray:
-        """int [K]: ink pixels owned per object."""
-        return np.bincount(self.owner[self.owner >= 0], minlength=len(self.objects))[:len(self.objects)]
+        """int [K]: ink pixels owned per object (computed once: `owner` is not changed after the partition)."""
+        if self._counts is None:
+            self._counts = np.bincount(self.owner[self.owner >= 0], minlength=len(self.objects))[:len(self.objects)]
+        return self._counts
+
+    _counts: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def ink_windows(self) -> list[tuple[slice, slice] | None]:
+        """Per object, the (rows, cols) slices of the box around its owned ink (None when it owns none); computed
+        once per partition: queries on the sketch work inside these windows instead of the whole image."""
+        if self._windows is None:
+            from scipy.ndimage import find_objects
+            self._windows = find_objects(self.owner + 1, max_label=len(self.objects))   # label i + 1: object i
+        return self._windows
+
+    _windows: list | None = field(default=None, init=False, repr=False, compare=False)
 
     def region(self, i: int, mask_threshold: float = 0.4) -> np.ndarray:
         """bool [H, W]: object `i`'s silhouette (probability above the threshold) plus its owned ink."""
@@ -940,24 +954,41 @@ def assign_to_partition(partition: InkPartition, instances: Sequence, cfg: Assig
     owner = partition.owner
     k = len(partition)
     sizes = partition.ink_counts()
+    windows = partition.ink_windows()
     taken_objects: set[int] = set()
     taken_ink = np.zeros(owner.shape, bool)
     out = []
     for inst in instances:
-        counts = np.bincount(owner[inst.ink] + 1, minlength=k + 1)
+        box = bbox_of(inst.ink)               # everything below happens inside boxes, not over the whole image
+        if box is None:
+            continue
+        own = (slice(box[1], box[3]), slice(box[0], box[2]))
+        counts = np.bincount(owner[own][inst.ink[own]] + 1, minlength=k + 1)
         inside = counts[1:]
         objects = [i for i in np.flatnonzero(inside >= cfg.cover * np.maximum(sizes, 1)) if inside[i] > 0]
-        if not objects and inside.size and inside.max() >= cfg.inside * max(int(inst.ink.sum()), 1):
+        if not objects and inside.size and inside.max() >= cfg.inside * max(int(counts.sum()), 1):
             objects = [int(inside.argmax())]
         objects = [int(i) for i in objects if i not in taken_objects]
-        ink = (np.isin(owner, objects) if objects else np.zeros(owner.shape, bool)) | (inst.ink & (owner < 0))
-        ink &= ~taken_ink
+        win = _union_window([own] + [windows[i] for i in objects if windows[i] is not None])
+        here = owner[win]
+        ink = (np.isin(here, objects) if objects else np.zeros(here.shape, bool)) | (inst.ink[win] & (here < 0))
+        ink &= ~taken_ink[win]
         if not ink.any():
             continue
         taken_objects.update(objects)
-        taken_ink |= ink
-        out.append(replace(inst, ink=ink, region=inst.region | ink))
+        taken_ink[win] |= ink
+        full = np.zeros(owner.shape, bool)
+        full[win] = ink
+        region = inst.region.copy()
+        region[win] |= ink
+        out.append(replace(inst, ink=full, region=region))
     return out
+
+
+def _union_window(windows: Sequence[tuple[slice, slice]]) -> tuple[slice, slice]:
+    """The smallest (rows, cols) slices holding every window."""
+    return (slice(min(w[0].start for w in windows), max(w[0].stop for w in windows)),
+            slice(min(w[1].start for w in windows), max(w[1].stop for w in windows)))
 
 
 def object_of(partition: InkPartition, ink: np.ndarray, share: float = 0.5) -> int | None:
@@ -1040,7 +1071,7 @@ class SketchPartitioner:
             part = partition_ink(ink_mask(sketch.grey), found, self.partition_cfg)
             self.last_stages_ms = {"detect_all": (t1 - t0) * 1e3, "partition": (time.perf_counter() - t1) * 1e3}
             return part
-        part, _ = self._cache.get_or_make(sketch.grey, make)
+        part, _ = self._cache.get_or_make(sketch.grey, make, getattr(sketch, "key", None))
         return part
 
     def split(self, image) -> list:

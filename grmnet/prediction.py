@@ -9,7 +9,6 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import torch
-from torchvision.models.detection.roi_heads import paste_masks_in_image
 from torchvision.ops import batched_nms, nms
 
 from grmnet.data.categories import category_of_label, label_of, singular
@@ -17,7 +16,7 @@ from grmnet.engine import SketchEngine
 from grmnet.extremes import Extreme, Order, names_whole_category, parse_extreme, parse_order, rank_instances
 from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
-from grmnet.partition import another_category, bbox_of, category_expression, partitioner_of
+from grmnet.partition import another_category, bbox_of, category_expression, partitioner_of, paste_mask
 from grmnet.relations import Relation, parse_relation, rank_by_relation, reference_group
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
@@ -25,7 +24,7 @@ from grmnet.selection import (SelectionRule, correct_nouns, plural_noun, split_c
                               with_article)
 from grmnet.weights import load_inference, load_model
 
-__all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region"]
+__all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region", "ink_of_window"]
 
 
 class CandidateSetting(NamedTuple):
@@ -38,13 +37,15 @@ class CandidateSetting(NamedTuple):
 @dataclass
 class EncodedSketch:
     """Everything about one sketch that does not depend on the expression, and the model's outputs for the
-    expressions asked of it lately (`outputs`: expression -> output dict, at most OUTPUTS_KEPT; "the leftmost
-    tree" and "the tree near the house" both ask "the trees")."""
+    expressions asked of it lately (`outputs`: expression -> (the lowest probability of being referred its
+    detections were kept down to, output dict), at most OUTPUTS_KEPT; "the leftmost tree" and "the tree near the
+    house" both ask "the trees")."""
     grey: np.ndarray          # [H, W] uint8
     ink: np.ndarray           # [H, W] bool, grmnet.imaging.ink_mask at full resolution
     inputs: ModelInput
     features: ImageFeatures
     outputs: dict = field(default_factory=dict)
+    key: str | None = None    # SketchCache.key(grey), set by the engine's encode
 
     OUTPUTS_KEPT = 32
 
@@ -165,16 +166,17 @@ class Predictor(SketchEngine):
         start = time.perf_counter()
         understood = understand(expression, self.inference.count_nouns)
         categories = understood.categories
-        if (self.inference.resolve_groups and len(categories) > 1 and names_whole_category(expression)):
-            out, categories = self._members_out(sketch, categories), ()      # scored by their members already
-            if rule.count_floor is not None:
-                # a member's own expression finds its instances with near-certain scores: a stated count is
-                # not filled from below the threshold (that only adds other objects when members are absent)
-                rule = dataclasses.replace(rule, count_floor=max(rule.count_floor, rule.threshold))
-        else:
-            out = self._model_outputs(sketch, [self.model_text(expression)])[0]
-        t_refer = time.perf_counter()
+        by_members = self.inference.resolve_groups and len(categories) > 1 and names_whole_category(expression)
+        if by_members and rule.count_floor is not None:
+            # a member's own expression finds its instances with near-certain scores: a stated count is
+            # not filled from below the threshold (that only adds other objects when members are absent)
+            rule = dataclasses.replace(rule, count_floor=max(rule.count_floor, rule.threshold))
         lowest = 0.0 if with_candidates else rule.lowest_score
+        if by_members:
+            out, categories = self._members_out(sketch, categories, lowest), ()     # scored by their members already
+        else:
+            out = self._model_outputs(sketch, [self.model_text(expression)], lowest)[0]
+        t_refer = time.perf_counter()
         results = []
         for candidates in self._instance_variants(sketch, out, lowest, settings, categories):
             chosen = rule.choose([c.score for c in candidates], expression)
@@ -199,37 +201,40 @@ class Predictor(SketchEngine):
                                     "masks": (time.perf_counter() - t_refer) * 1e3})
         return results
 
-    def _model_outputs(self, sketch: EncodedSketch, texts: list[str]) -> list[dict]:
-        """The model's output dict (boxes, scores, labels, masks, class_probs) for each text on the sketch: from
-        the sketch's recent outputs where it has them, the others in ONE batched pass (the RPN fuses each text
-        into its own copy of the image's maps; the RoI heads pool from the image's features)."""
+    def _model_outputs(self, sketch: EncodedSketch, texts: list[str], lowest: float = 0.0) -> list[dict]:
+        """The model's output dict (boxes, scores, labels, masks, class_probs) for each text on the sketch, with
+        every detection that could score `lowest` or more (see FusedRoIHeads.forward: the others' masks are not
+        computed): from the sketch's recent outputs where they reach that low, the others in ONE batched pass
+        (the RPN fuses each text into its own copy of the image's maps; the RoI heads pool from the image's
+        features)."""
         memo = sketch.outputs
-        todo = [t for t in dict.fromkeys(texts) if t not in memo]
+        todo = [t for t in dict.fromkeys(texts) if t not in memo or memo[t][0] > lowest]
         if todo:
             tokens, lengths = self.vocab.encode_batch(todo, self.cfg.max_words)
             if len(todo) == 1:
-                outs = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths)
+                outs = self.model.refer(sketch.features, [sketch.inputs.size], tokens.to(self.device), lengths,
+                                        min_referred=lowest)
             else:
                 index = torch.zeros(len(todo), dtype=torch.long, device=self.device)
                 per_pair = ImageFeatures(sketch.features.features, [p[index] for p in sketch.features.rpn_parts],
                                          sketch.features.input_shape)
                 outs = self.model.refer(per_pair, [sketch.inputs.size] * len(todo), tokens.to(self.device),
-                                        lengths, feature_index=index)
+                                        lengths, feature_index=index, min_referred=lowest)
             for t, out in zip(todo, outs):
                 memo.pop(t, None)
-                memo[t] = out
+                memo[t] = (lowest, out)
             while len(memo) > sketch.OUTPUTS_KEPT:
                 memo.pop(next(iter(memo)))
-        return [memo[t] for t in texts]
+        return [memo[t][1] for t in texts]
 
-    def _members_out(self, sketch: EncodedSketch, categories: tuple[str, ...]) -> dict:
+    def _members_out(self, sketch: EncodedSketch, categories: tuple[str, ...], lowest: float = 0.0) -> dict:
         """A broader word's targets ("the animals"): one batched model pass with every member's own expression
         ("all the cats", "all the dogs", ...: `category_expression`), each pass's detections scored by the
         probability of ITS member, then merged by class-agnostic NMS (one object found under two members comes
         back once, under the likelier one).
         -> the model's output dict for one expression (boxes, scores, labels, masks, class_probs)."""
         texts = [category_expression(c, self.vocab.knows) for c in categories]
-        outs = self._model_outputs(sketch, texts)
+        outs = self._model_outputs(sketch, texts, lowest)
         merged: dict[str, list[torch.Tensor]] = {k: [] for k in ("boxes", "scores", "labels", "masks", "class_probs")}
         for c, out in zip(categories, outs):
             label = label_of(c)
@@ -356,31 +361,48 @@ class Predictor(SketchEngine):
         best = (scores[keep].tolist(), labels[keep].tolist())
         named = best if named is None else (named[0][keep].tolist(), named[1][keep].tolist())
         h, w = sketch.grey.shape
-        probs = paste_masks_in_image(masks, boxes, (h, w), padding=1)[:, 0]
+        # each mask over its box only (partition.paste_mask): pasting and thresholding whole-image copies cost
+        # about 1 ms per candidate on a 750 px sketch
+        box_list = boxes.tolist()
+        windows = [paste_mask(m, b, (h, w)) for m, b in zip(masks[:, 0].float().cpu().numpy(), box_list)]
         inks: dict[tuple[float, int], list[tuple[np.ndarray, np.ndarray]]] = {}   # the same for both scorings
         variants = []
         for setting in settings:
             region_key = (setting.mask_threshold, setting.ink_margin)
             if region_key not in inks:
-                regions = (probs > setting.mask_threshold).cpu().numpy()
                 grow = self.ink_margin(h, w, setting.ink_margin)
-                inks[region_key] = [(ink_of_region(region, sketch.ink, grow), region) for region in regions]
+                inks[region_key] = [ink_of_window(prob > setting.mask_threshold, origin, sketch.ink, grow)
+                                    for prob, origin in windows]
             scores, labels = named if setting.named_category else best
             instances = [ReferredInstance(category_of_label(label), float(score), tuple(box), ink, region)
-                         for (ink, region), box, score, label in zip(inks[region_key], boxes.tolist(), scores, labels)
+                         for (ink, region), box, score, label in zip(inks[region_key], box_list, scores, labels)
                          if score >= lowest and ink.any()]
             variants.append(sorted(instances, key=lambda i: -i.score))
         return variants
 
 
+def ink_of_window(region: np.ndarray, origin: tuple[int, int], ink: np.ndarray, margin: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A region given over a window of the image (bool [h, w] whose top-left pixel is `origin` (x, y)) ->
+    (its ink: the ink pixels of the region grown by `margin` px, the region), both bool [H, W] like `ink`."""
+    big_h, big_w = ink.shape
+    x, y = origin
+    full = np.zeros((big_h, big_w), bool)
+    taken = np.zeros((big_h, big_w), bool)
+    box = bbox_of(region)      # (row/column reductions: ~25x cheaper than np.nonzero)
+    if box is None:
+        return taken, full
+    full[y:y + region.shape[0], x:x + region.shape[1]] = region
+    x0, y0 = max(0, x + box[0] - margin), max(0, y + box[1] - margin)
+    x1, y1 = min(big_w, x + box[2] + margin), min(big_h, y + box[3] + margin)
+    grown = full[y0:y1, x0:x1]
+    if margin > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+        grown = cv2.dilate(grown.astype(np.uint8), kernel).astype(bool)
+    taken[y0:y1, x0:x1] = grown & ink[y0:y1, x0:x1]
+    return taken, full
+
+
 def ink_of_region(region: np.ndarray, ink: np.ndarray, margin: int) -> np.ndarray:
     """Ink pixels of a region grown by `margin` px: bool [H, W] x2 -> bool [H, W]."""
-    box = bbox_of(region) if margin > 0 else None      # (row/column reductions: ~25x cheaper than np.nonzero)
-    if box is not None:
-        y0, y1 = max(0, box[1] - margin), min(region.shape[0], box[3] + margin)
-        x0, x1 = max(0, box[0] - margin), min(region.shape[1], box[2] + margin)
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-        grown = np.zeros_like(region)
-        grown[y0:y1, x0:x1] = cv2.dilate(region[y0:y1, x0:x1].astype(np.uint8), kernel).astype(bool)
-        region = grown
-    return region & ink
+    return ink_of_window(region, (0, 0), ink, margin)[0]

@@ -6,6 +6,7 @@ control characters dropped, case folded. Words are runs of ASCII letters; digits
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -13,8 +14,10 @@ _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_expression(expression: str) -> str:
-    """Accents folded, escape sequences and control characters removed, lower case; words stay apart."""
+    """Accents folded, escape sequences and control characters removed, lower case; words stay apart. (Memoised:
+    one query reads its expression's words a few dozen times.)"""
     text = _ANSI_ESCAPE.sub(" ", expression)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c

@@ -314,3 +314,39 @@ def test_the_selection_rule_prefers_right_empty_answers_within_one_standard_erro
     assert choose_rule(grid, 1250)["count_floor"] == 0.5
     assert choose_rule(grid, 100000)["count_floor"] == 0.3        # a large split tells 0.7 points apart
     assert choose_rule([rule(0.3, 80.0, None), rule(0.5, 79.5, None)], 1250)["count_floor"] == 0.3
+
+
+def test_a_floor_on_the_referred_probability_keeps_exactly_those_detections_and_their_masks():
+    # the predictor asks only for detections it could return (FusedRoIHeads.forward, min_referred): the kept ones
+    # must be the same rows, with the same masks, as when every detection's mask is computed
+    cfg = tiny_config()
+    cfg.box_score_thresh = 0.0
+    torch.manual_seed(3)
+    model = GRMNet(cfg, vocab_size=20).eval()
+    s = cfg.input_size
+    with torch.no_grad():
+        encoded = model.encode_images(torch.rand(1, 3, s, s))
+        tokens, lengths = torch.randint(2, 20, (1, cfg.max_words)), torch.tensor([5])
+        every = model.refer(encoded, [(s, s)], tokens, lengths)[0]
+        referred = 1 - every["class_probs"][:, 0]
+        floor = float(referred.median())
+        some = model.refer(encoded, [(s, s)], tokens, lengths, min_referred=floor)[0]
+    rows = torch.where(referred >= floor)[0]
+    assert 0 < len(rows) < len(every["boxes"])
+    for key in ("boxes", "scores", "labels", "class_probs", "masks"):
+        assert torch.allclose(some[key].float(), every[key][rows].float(), atol=1e-5), key
+
+
+def test_ink_of_a_window_is_the_ink_of_the_same_region_over_the_whole_image():
+    from grmnet.prediction import ink_of_region, ink_of_window
+    rng = np.random.default_rng(0)
+    ink = rng.random((60, 80)) < 0.3
+    window = rng.random((20, 25)) < 0.5
+    for origin, margin in (((10, 5), 0), ((10, 5), 3), ((0, 0), 2), ((55, 40), 4)):    # the last one overhangs
+        x, y = origin
+        whole = np.zeros_like(ink)
+        h, w = whole[y:y + 20, x:x + 25].shape
+        whole[y:y + h, x:x + w] = window[:h, :w]
+        got_ink, got_region = ink_of_window(window[:h, :w], origin, ink, margin)
+        assert np.array_equal(got_region, whole)
+        assert np.array_equal(got_ink, ink_of_region(whole, ink, margin))

@@ -408,3 +408,14 @@ def test_detect_all_runs_the_referring_heads_of_a_real_model(tmp_path):
         x, y = d.origin
         assert d.prob.dtype == np.float32 and 0 <= x < 320 and 0 <= y < 200
         assert d.prob.shape[0] <= 200 - y and d.prob.shape[1] <= 320 - x
+
+
+def test_partition_ink_windows_are_the_boxes_of_each_objects_ink():
+    owner = np.full((30, 40), -1, np.int32)
+    owner[2:5, 3:9] = 0
+    owner[20, 30:35] = 2                              # object 1 owns no ink
+    owner[10:12, 1] = 0
+    part = InkPartition(owner, [Detection(c, 0.9, (0, 0, 1, 1), np.zeros((1, 1), np.float32))
+                                for c in ("cat", "dog", "tree")])
+    assert part.ink_windows() == [(slice(2, 12), slice(1, 9)), None, (slice(20, 21), slice(30, 35))]
+    assert part.ink_counts().tolist() == [20, 0, 5]

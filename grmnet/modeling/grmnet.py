@@ -85,14 +85,15 @@ class GRMNet(nn.Module):
 
     def refer(self, encoded: ImageFeatures, image_sizes: list[tuple[int, int]], tokens: torch.Tensor,
               lengths: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None,
-              feature_index: torch.Tensor | None = None):
+              feature_index: torch.Tensor | None = None, min_referred: float = 0.0):
         """One expression per entry of `encoded` (already selected per pair), or, with `feature_index` [P], per
         pair of `encoded`'s RPN parts while its FPN features stay per image (feature_index: each pair's image).
 
         tokens [P, T], lengths [P], image_sizes P x (h, w) of the unpadded input;
         targets P x {boxes [n, 4], labels [n], masks [n, S, S]} of the REFERRED instances only.
         Training -> dict of losses; inference -> P x {boxes, scores, labels, masks [n, 1, M, M]} in input pixels
-        (M = 2 * mask_roi_size).
+        (M = 2 * mask_roi_size), only the detections whose probability of being referred reaches min_referred
+        (see FusedRoIHeads.forward).
         """
         sentence = self.language(tokens, lengths)
         s_h, s_w = encoded.input_shape
@@ -101,7 +102,7 @@ class GRMNet(nn.Module):
         images = ImageList(dummy, image_sizes)
         proposals, rpn_scores, rpn_losses = self.rpn(images, encoded.rpn_parts, sentence, targets)
         out = self.roi_heads(encoded.features, proposals, image_sizes, sentence, rpn_scores, (s_h, s_w), targets,
-                             feature_index)
+                             feature_index, min_referred)
         if self.training:
             return {**rpn_losses, **out}
         return out

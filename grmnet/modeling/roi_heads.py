@@ -202,13 +202,16 @@ class FusedRoIHeads(RoIHeads):
         return sentence.repeat_interleave(counts, dim=0)
 
     def forward(self, features, proposals, image_sizes, sentence, rpn_scores, padded_size, targets=None,
-                feature_index: torch.Tensor | None = None):
+                feature_index: torch.Tensor | None = None, min_referred: float = 0.0):
         """features: dict of [P, C, H, W] (or of [B, C, H, W] with ``feature_index`` [P]: the image of each pair);
         proposals / rpn_scores: P x [n, 4] / [n]; sentence [P, L].
 
         Training returns losses; inference returns P lists of dicts(boxes, labels, scores, masks [n, 1, M, M],
         M = 2 * mask_roi_size,
-        class_probs [n, classes]).
+        class_probs [n, classes]). min_referred (inference): only detections whose probability of being referred
+        at all (1 - class_probs[:, 0]) reaches it are kept; no score a caller can give a detection (its best
+        category's probability, or a sum over a few categories) is above that, so a caller that cannot use
+        candidates below a score skips their masks (the mask head is most of the per-detection cost).
         """
         rpn_boxes = [p.detach() for p in proposals]
         if self.training:
@@ -238,6 +241,10 @@ class FusedRoIHeads(RoIHeads):
             return losses
 
         boxes, scores, labels, probs = self.detections(class_logits, box_regression, proposals, image_sizes)
+        if min_referred > 0:
+            kept = [torch.where(1.0 - p[:, 0] >= min_referred)[0] for p in probs]
+            boxes, scores, labels, probs = ([v[k] for v, k in zip(values, kept)]
+                                            for values in (boxes, scores, labels, probs))
         mask_logits = self._mask_logits(features, boxes, image_sizes, sentence, rpn_boxes, rpn_scores, padded_size,
                                         feature_index)
         masks = maskrcnn_inference(mask_logits, labels) if len(mask_logits) else [
