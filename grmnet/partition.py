@@ -220,17 +220,29 @@ def suppress_duplicates(objects: Sequence[Detection], claims: np.ndarray, cfg: P
     claims float [K, N] (see pixel_claims)
     """
     order = sorted(range(len(objects)), key=lambda i: -objects[i].score)
-    claimed = (claims >= cfg.mask_threshold).astype(np.float32)
+    claimed = claims >= cfg.mask_threshold                       # bool [K, N]
+    if claimed.shape[1] == 0:
+        return []
     sizes = claimed.sum(axis=1)
-    inter = claimed @ claimed.T                                  # [K, K] shared claimed pixels
+    # Shared pixels of a pair, counted over the span of ink pixel numbers both claim (ink pixels are numbered row by
+    # row, so objects far apart share no span). Not a float matmul: numpy's BLAS threads fight torch's OpenMP
+    # threads on a 2-core machine and turned this 5 ms product into 1.8 s now and then.
+    first = claimed.argmax(axis=1)
+    last = claimed.shape[1] - claimed[:, ::-1].argmax(axis=1)   # exclusive
+
+    def shared(i: int, j: int) -> int:
+        lo, hi = max(first[i], first[j]), min(last[i], last[j])
+        return int(np.count_nonzero(claimed[i, lo:hi] & claimed[j, lo:hi])) if lo < hi else 0
+
     kept: list[int] = []
     for i in order:
         if sizes[i] == 0:
             continue
         dup = False
         for j in kept:
-            union = sizes[i] + sizes[j] - inter[i, j]
-            if inter[i, j] / union >= cfg.duplicate_iou or inter[i, j] / sizes[i] >= cfg.duplicate_cover:
+            inter = shared(i, j)
+            union = sizes[i] + sizes[j] - inter
+            if inter / union >= cfg.duplicate_iou or inter / sizes[i] >= cfg.duplicate_cover:
                 dup = True
                 break
         if not dup:
