@@ -16,12 +16,13 @@ from grmnet.engine import SketchEngine
 from grmnet.extremes import Extreme, Order, names_whole_category, parse_extreme, parse_order, rank_instances
 from grmnet.imaging import ModelInput, drawing_frame, ink_mask, model_input
 from grmnet.modeling.grmnet import ImageFeatures
-from grmnet.partition import another_category, bbox_of, category_expression, partitioner_of, paste_mask
+from grmnet.partition import (another_category, bbox_of, category_expression, partition_instances, partitioner_of,
+                              paste_mask)
 from grmnet.relations import Relation, parse_relation, rank_by_relation, reference_group
 from grmnet.results import ReferredInstance, ReferringResult, Understanding, label_instances
 from grmnet.runtime import AdaptiveThreads, resolve_device
-from grmnet.selection import (SelectionRule, correct_nouns, plural_noun, split_conjunction, understand,
-                              with_article)
+from grmnet.selection import (SelectionRule, correct_nouns, names_everything, plural_noun, split_conjunction,
+                              understand, with_article)
 from grmnet.weights import load_inference, load_model
 
 __all__ = ["Predictor", "EncodedSketch", "CandidateSetting", "ink_of_region", "ink_of_window"]
@@ -147,6 +148,8 @@ class Predictor(SketchEngine):
                settings: list[CandidateSetting], geometric: bool = True) -> list[ReferringResult]:
         # `expression` is already corrected (refer / refer_settings): it is read as it is from here on
         unknown = self.check_expression(expression)
+        if geometric and names_everything(expression):
+            return self._refer_everything(sketch, expression, unknown, with_candidates, len(settings))
         parts = split_conjunction(expression) if geometric else [expression]
         if len(parts) > 1:
             return self._refer_conjunction(sketch, expression, parts, unknown, threshold, with_candidates, settings)
@@ -272,6 +275,17 @@ class Predictor(SketchEngine):
             sketch, expression, understood, unknown, threshold, with_candidates, settings, relation.count,
             lambda s, boxes: rank_by_relation(boxes, [i.box for i in references[s].instances], relation,
                                               understood.category or "", width))
+
+    def _refer_everything(self, sketch: EncodedSketch, expression: str, unknown: list[str], with_candidates: bool,
+                          n_settings: int) -> list[ReferringResult]:
+        """'select everything', 'all the objects': every object of the sketch, as the ink partition has them (the
+        same layers as "Split into layers"), whatever the settings."""
+        start = time.perf_counter()
+        partitioner = partitioner_of(self)
+        instances = partition_instances(partitioner.partition(sketch), partitioner.partition_cfg.mask_threshold)
+        ms = round((time.perf_counter() - start) * 1e3, 2)
+        return [ReferringResult(expression, instances, list(instances) if with_candidates else [],
+                                Understanding(None, "all", ()), tuple(unknown), ms) for _ in range(n_settings)]
 
     def _refer_conjunction(self, sketch: EncodedSketch, expression: str, parts: list[str], unknown: list[str],
                            threshold: float | None, with_candidates: bool, settings: list[CandidateSetting]

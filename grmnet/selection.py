@@ -196,6 +196,27 @@ def correct_nouns(expression: str, is_word) -> str:
     return " ".join(words) if fixed else expression
 
 
+# "select everything", "all", "grab all the objects", "every thing in the picture": every object of the sketch.
+_EVERYTHING = frozenset({"everything", "objects", "things", "items", "stuff", "all"})
+_EVERYTHING_FILLER = frozenset("the all every each of it them in on this sketch drawing picture image scene page"
+                               .split())
+
+
+def names_everything(expression: str) -> bool:
+    """Whether the expression asks for every object of the sketch and nothing narrower: after any request words,
+    only words of "everything", "all (of it)", "all the objects / things in the picture" ("every object" too);
+    no category noun, count, place or other word."""
+    words = tokenize(expression)
+    at = 0
+    while at < len(words) and words[at] in REQUEST_WORDS - {"all"}:
+        at += 1
+    rest = words[at:]
+    if rest and rest[-1] in ("object", "thing", "item") and len(rest) > 1 and rest[-2] in ("every", "each"):
+        rest = rest[:-1] + ["objects"]
+    return (bool(rest) and any(w in _EVERYTHING for w in rest)
+            and all(w in _EVERYTHING or w in _EVERYTHING_FILLER for w in rest))
+
+
 def split_conjunction(expression: str) -> list[str]:
     """The target phrases of an expression that joins several with "and" ("the car and the cat", "cats and dogs",
     "the two sheep and the dog on the left"), each to be referred on its own; [expression] when it names one

@@ -325,3 +325,35 @@ def test_crowded_counts_are_read_and_not_capped():
     # fewer than stated pass the threshold: the next best down to the floor fill the count
     scores = [0.99, 0.95, 0.93, 0.8, 0.7, 0.6, 0.55, 0.3]
     assert len(choose_instances(scores, 0.9, stated_count("the seven grasses"), 0.5)) == 7
+
+
+def test_everything_is_asked_only_without_a_narrower_word():
+    from grmnet.selection import names_everything
+    for every in ("everything", "Select everything!", "select all", "grab all the objects", "every object",
+                  "all of them", "everything in the picture"):
+        assert names_everything(every), every
+    for narrower in ("all the trees", "the objects on the left", "two objects", "the sun and everything", "the",
+                     "select", "the cat"):
+        assert not names_everything(narrower), narrower
+
+
+def test_predictor_returns_every_object_of_the_partition_for_everything(tmp_path):
+    """'select everything': the sketch's whole-sketch partition as the result (the same layers as "Split into
+    layers"), with or without own ink, and the model is not asked."""
+    import numpy as np
+
+    from grmnet.config import InferenceConfig
+    from grmnet.partition import Detection
+    from fakes import box_lefts as xs, predictor_with_detections
+
+    boxes, probs = _pets_and_house()
+    p, sketch, asked = predictor_with_detections(tmp_path, InferenceConfig(), boxes, probs)
+    p.detect_all = lambda s: [Detection(c, 0.9, tuple(float(v) for v in b), np.ones((b[3] - b[1], b[2] - b[0]),
+                                                                                   np.float32), (b[0], b[1]))
+                              for c, b in zip(("cat", "dog", "house"), boxes)]
+    for own_ink in (False, True):
+        p.own_ink = own_ink
+        result = p.refer(sketch, "all the objects")            # (words the tiny model knows)
+        assert sorted(xs(result)) == [20, 80, 140] and asked == []
+        assert sorted(i.label for i in result.instances) == ["cat 1", "dog 1", "house 1"]
+        assert not np.logical_and(result.instances[0].ink, result.instances[1].ink).any()
