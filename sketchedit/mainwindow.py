@@ -131,6 +131,11 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.message.connect(self.show_status)
 
+        # a moment after a sketch is opened or last edited, the model prepares it (worker.PredictionWorker.prepare)
+        self.prepare_timer = QTimer(self)
+        self.prepare_timer.setSingleShot(True)
+        self.prepare_timer.setInterval(self.PREPARE_DELAY_MS)
+        self.prepare_timer.timeout.connect(self._prepare_sketch)
         self.autosave_timer = QTimer(self)  # debounced: restarted by every change, see _note_edit
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.timeout.connect(self._autosave_in_background)
@@ -267,8 +272,15 @@ class MainWindow(QMainWindow):
         if doc.width * doc.height > PROCESS_PIXELS:
             warm_up()  # large sketches save and export in a worker process: start it now
         self._update_title()
+        self.prepare_timer.start()
         if old is not None:
             old.deleteLater()
+
+    PREPARE_DELAY_MS = 600   # long enough not to run between the strokes of one drawing session
+
+    def _prepare_sketch(self) -> None:
+        if self.client.info is not None and self.doc is not None and self.doc.width * self.doc.height > 0:
+            self.client.prepare(self.doc.composite())
 
     def _update_title(self) -> None:
         name = os.path.basename(self.doc.path) if self.doc.path else "Untitled"
@@ -277,6 +289,7 @@ class MainWindow(QMainWindow):
 
     def _on_doc_changed(self) -> None:
         self._note_edit()
+        self.prepare_timer.start()
         # An edit makes a running query's answer stale: it would lift the wrong pixels.
         if self.client.busy and self.doc.revision != self._query_revision:
             self.client.cancel()
@@ -437,6 +450,7 @@ class MainWindow(QMainWindow):
         self.query_bar.set_vocabulary(info.vocabulary)
         words = f", {len(info.vocabulary)} words" if info.vocabulary else ""
         self.model_status.setText(f"Model ready ({info.device}{words})")
+        self.prepare_timer.start()
 
     def _on_model_unavailable(self, message: str, no_weights: bool) -> None:
         self.query_bar.set_vocabulary(())

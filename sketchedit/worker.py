@@ -44,6 +44,12 @@ class LoadRequest:
 
 
 @dataclass(frozen=True)
+class PrepareRequest:
+    token: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
 class QueryRequest:
     query_id: int
     image: np.ndarray
@@ -87,6 +93,21 @@ class PredictionWorker(QObject):
                      "The model failed on this query", self.result_ready)
 
     @Slot(object)
+    def prepare(self, request: PrepareRequest) -> None:
+        """The expression-independent work on a sketch the user is looking at (backbone features and, for an
+        engine with layers, the ink partition), done while they type: the first query then costs what a second
+        one does. Silent: a failure here shows on the query that needs the work."""
+        if request.token != self._client.prepare_token or self._engine is None:
+            return  # the sketch changed again while this waited
+        try:
+            sketch = self._engine.encode(request.image)
+            if getattr(self._engine, "own_ink", False):
+                from grmnet.partition import partitioner_of
+                partitioner_of(self._engine).partition(sketch)
+        except Exception:  # noqa: BLE001 - an optimisation only; the query reports its own failures
+            pass
+
+    @Slot(object)
     def split(self, request: QueryRequest) -> None:
         """Every object of the sketch, inks disjoint (grmnet.partition: cached per sketch with its features)."""
         def work():
@@ -126,10 +147,12 @@ class ModelClient(QObject):
     _load_requested = Signal(object)   # LoadRequest
     _run_requested = Signal(object)    # QueryRequest
     _split_requested = Signal(object)  # QueryRequest (no expression)
+    _prepare_requested = Signal(object)  # PrepareRequest
 
     def __init__(self, factory: EngineFactory = load_engine, parent: QObject | None = None):
         super().__init__(parent)
         self.latest_query_id = 0  # read by the worker thread; ints are swapped atomically under the GIL
+        self.prepare_token = 0    # the same, for `prepare`
         self.info: "EngineInfo | None" = None
         self.loading = False
         self._expressions: dict[int, str] = {}
@@ -140,6 +163,7 @@ class ModelClient(QObject):
         self._load_requested.connect(self._worker.load)
         self._run_requested.connect(self._worker.run)
         self._split_requested.connect(self._worker.split)
+        self._prepare_requested.connect(self._worker.prepare)
         self._worker.layers_ready.connect(self._on_layers)
         self._worker.model_ready.connect(self._on_ready)
         self._worker.model_failed.connect(self._on_failed_load)
@@ -169,6 +193,12 @@ class ModelClient(QObject):
                                               None if threshold is None else float(threshold)))
         self.busy_changed.emit(True)
         return qid
+
+    def prepare(self, image: np.ndarray) -> None:
+        """Queue the expression-independent work on a snapshot of ``image`` (see PredictionWorker.prepare); an
+        older pending one is skipped. Not a query: nothing is shown, busy does not change."""
+        self.prepare_token += 1
+        self._prepare_requested.emit(PrepareRequest(self.prepare_token, np.array(image, copy=True)))
 
     def split(self, image: np.ndarray) -> int:
         """Queue a whole-sketch split on a snapshot of ``image`` (a query like any other: a newer one or an

@@ -614,3 +614,14 @@ def test_an_unexpected_error_saves_for_recovery_without_blocking(qtbot, window):
     box = window.findChild(QMessageBox)
     assert box is not None and "boom" in box.text() and "saved for recovery" in box.text()
     box.close()
+
+
+def test_an_opened_sketch_is_prepared_before_the_first_query(qtbot, window, fake):
+    """The backbone runs while the user types: the first query finds the sketch's features ready; an edit
+    prepares the edited sketch again (debounced), never while the same sketch is cached."""
+    qtbot.waitUntil(lambda: fake.backbone_runs == 1, timeout=10000)
+    assert fake.calls == [] and not window.client.busy          # no query ran, nothing shown as busy
+    run_query(qtbot, window, "the two sheep", expect_layers=2)
+    assert fake.backbone_runs == 1
+    window.doc.set_visible([window.doc.layers[0].uid], False)    # an edit that changes the composite
+    qtbot.waitUntil(lambda: fake.backbone_runs == 2, timeout=10000)
