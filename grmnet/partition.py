@@ -185,9 +185,22 @@ def pixel_claims(ink_yx: tuple[np.ndarray, np.ndarray], objects: Sequence[Detect
     index = np.full(image_shape, -1, np.int64)             # ink pixel number at each ink pixel
     index[ys, xs] = np.arange(len(ys))
     r = max(int(round(radius)), 0)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)) if r else None
+    # On a large sketch the radius grows with it and a dilation by a big ellipse dominated the partition (0.2 s
+    # of 0.65 s at 3000 px): there the smooth upsampled probability is max-pooled by `step` first and dilated by
+    # r / step. At 750 px and below (r <= 7) step is 1: exactly the dilation by r.
+    step = max(1, r // 4)
+    rs = int(round(r / step))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rs + 1, 2 * rs + 1)) if rs else None
     for k, obj in enumerate(objects):
-        grown = cv2.dilate(np.pad(obj.prob, r), kernel) if r else obj.prob
+        prob = np.pad(obj.prob, r)
+        if step > 1:
+            h, w = prob.shape
+            pooled = np.pad(prob, ((0, -h % step), (0, -w % step)))
+            pooled = pooled.reshape(pooled.shape[0] // step, step, pooled.shape[1] // step, step).max(axis=(1, 3))
+            grown = cv2.dilate(pooled, kernel) if rs else pooled
+            grown = np.repeat(np.repeat(grown, step, axis=0), step, axis=1)[:h, :w]
+        else:
+            grown = cv2.dilate(prob, kernel) if r else obj.prob
         window = Detection(obj.category, obj.score, obj.box, grown, (obj.origin[0] - r, obj.origin[1] - r))
         iy, ix, py, px = window.window(image_shape)
         numbers = index[iy, ix]

@@ -419,3 +419,23 @@ def test_partition_ink_windows_are_the_boxes_of_each_objects_ink():
                                 for c in ("cat", "dog", "tree")])
     assert part.ink_windows() == [(slice(2, 12), slice(1, 9)), None, (slice(20, 21), slice(30, 35))]
     assert part.ink_counts().tolist() == [20, 0, 5]
+
+
+def test_claims_on_a_large_sketch_grow_by_about_the_radius():
+    """At a large radius the probability is max-pooled before it is dilated (speed): every ink pixel's claim lies
+    between the exact dilations by the radius less one pooling step and by the radius plus two."""
+    rng = np.random.default_rng(1)
+    prob = cv2.resize(rng.random((28, 28)).astype(np.float32), (300, 260), interpolation=cv2.INTER_LINEAR)
+    obj = Detection("tree", 0.9, (50, 40, 350, 300), prob, (50, 40))
+    shape = (400, 420)
+    ys, xs = np.nonzero(rng.random(shape) < 0.2)
+    got = pixel_claims((ys, xs), [obj], shape, radius=16)[0]
+    step = 16 // 4
+
+    def exact(r):
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        full = np.zeros(shape, np.float32)
+        full[40:300, 50:350] = prob
+        return cv2.dilate(full, kernel)[ys, xs]
+    assert (got >= exact(16 - step) - 1e-6).all() and (got <= exact(16 + 2 * step) + 1e-6).all()
+    assert np.array_equal(pixel_claims((ys, xs), [obj], shape, radius=4)[0], exact(4))     # small radius: exact
