@@ -218,17 +218,21 @@ def _joined(words: list[str]) -> list[str]:
 
 
 def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str = "",
-                  image_width: float | None = None) -> list[int] | None:
+                  image_width: float | None = None, grammar_groups: bool = True) -> list[int] | None:
     """Indices of the boxes (x0, y0, x1, y1), the asked members first, then the rest in their order along the
     side; None when the group cannot answer (fewer than two members, fewer than the rank asks, "middle" of a
     group without one, a group of 2-5 whose own axis is not the side's: then the model answers the expression
     itself). Groups of six or more, which the grammar orders never, are ranked along the side asked. With
     `image_width`, a thirds phrase over instances forming several groups (the grammar's 200 px gaps), or over a
-    single instance, is the object alone in that third, if there is one."""
+    single instance, is the object alone in that third, if there is one. grammar_groups False (instances of
+    several categories, "the leftmost animal": the grammar never orders those, and its groups are of one
+    category): every side is ranked plainly along it, "on the left" as "leftmost"."""
     from grmnet.data.expressions import (BASE_CANVAS, CLUSTER_GAP, SIDE3, cluster_objects, group_order,
                                          third_of)     # the grammar's own groups, orientation and labels
 
     n = len(boxes)
+    if not grammar_groups:
+        return None if order.side == "middle" else _ranked_along_side(boxes, order)
     if order.thirds and image_width and n:
         groups = cluster_objects(boxes, CLUSTER_GAP * image_width / BASE_CANVAS)
         if len(groups) > 1 or n == 1:
@@ -254,17 +258,23 @@ def rank_by_order(boxes: Sequence[Sequence[float]], order: Order, category: str 
         horizontal = labels is not None and ("left" in labels or "leftmost" in labels)
         if labels is None or horizontal != (order.side in ("left", "right")):
             return None
+    return _ranked_along_side(boxes, order)
+
+
+def _ranked_along_side(boxes: Sequence[Sequence[float]], order: Order) -> list[int] | None:
+    """The boxes ranked from the side asked (left / right edge x, foot y), the asked members first; None when
+    there are fewer than the rank asks."""
     key = {"left": lambda b: b[0], "right": lambda b: -b[0], "top": lambda b: b[3], "bottom": lambda b: -b[3]}
-    ranked = sorted(range(n), key=lambda i: (key[order.side](boxes[i]), i))
+    ranked = sorted(range(len(boxes)), key=lambda i: (key[order.side](boxes[i]), i))
     k = order.rank - 1
-    if k + order.count > n:
+    if k + order.count > len(boxes):
         return None
     return ranked[k:k + order.count] + ranked[:k] + ranked[k + order.count:]
 
 
 def rank_instances(boxes: Sequence[Sequence[float]], pick: Extreme | Order, category: str = "",
-                   image_width: float | None = None) -> list[int] | None:
+                   image_width: float | None = None, grammar_groups: bool = True) -> list[int] | None:
     """`rank_by_extreme` or `rank_by_order`, whichever `pick` is."""
     if isinstance(pick, Order):
-        return rank_by_order(boxes, pick, category, image_width)
+        return rank_by_order(boxes, pick, category, image_width, grammar_groups)
     return rank_by_extreme(boxes, pick)

@@ -256,9 +256,10 @@ class Predictor(SketchEngine):
         """'the biggest tree', 'the leftmost tree' (grmnet.extremes): of every tree found, the `pick.count` most
         extreme, or those at the asked place in their order (see `_refer_geometric`)."""
         width = sketch.grey.shape[1]
+        one_category = len(understood.categories) <= 1        # "the leftmost animal" ranks cats and birds together
         return self._refer_geometric(
             sketch, expression, understood, unknown, threshold, with_candidates, settings, pick.count,
-            lambda s, boxes: rank_instances(boxes, pick, understood.category or "", width))
+            lambda s, boxes: rank_instances(boxes, pick, understood.category or "", width, one_category))
 
     def _refer_relation(self, sketch: EncodedSketch, expression: str, relation: Relation,
                         understood: Understanding, unknown: list[str], threshold: float | None, with_candidates: bool,

@@ -221,8 +221,9 @@ def split_conjunction(expression: str) -> list[str]:
     """The target phrases of an expression that joins several with "and" ("the car and the cat", "cats and dogs",
     "the two sheep and the dog on the left"), each to be referred on its own; [expression] when it names one
     (no "and", a part without a target noun of its own as in "the black and white cow", or "between ... and ...",
-    where "and" joins two references)."""
-    words = tokenize(expression)
+    where "and" joins two references). A comma, "&" or "+" between phrases joins them as "and" does ("the car,
+    the cat", "car + cat")."""
+    words = tokenize(re.sub(r"[,&+]", " and ", expression))
     if "and" not in words or "between" in words:
         return [expression]
     parts: list[list[str]] = [[]]
@@ -231,6 +232,7 @@ def split_conjunction(expression: str) -> list[str]:
             parts.append([])
         else:
             parts[-1].append(w)
+    parts = [part for part in parts if part]          # "the cat, the dog, and the bird": ", and" is one join
     if len(parts) < 2 or any(head_noun(part)[2] is None for part in parts):
         return [expression]
     return [" ".join(part) for part in parts]

@@ -153,3 +153,16 @@ def test_predictor_answers_order_among_every_instance(tmp_path):
     assert xs(result) == [170] and result.returned_flags()[0] and round(result.candidates[0].box[0]) == 170
     p.inference = dataclasses.replace(p.inference, resolve_order=False)
     assert xs(p.refer(sketch, "the leftmost tree")) == [100]          # off: the model's best-scored tree
+
+
+def test_instances_of_several_categories_are_ranked_plainly_along_the_side():
+    """'the leftmost animal': cats and birds scattered over the page form no grammar group (its groups are of one
+    category), so the grammar-faithful rule gives up; ranked plainly, the leftmost is the leftmost."""
+    cat, bird_high, bird_low = (80, 520, 160, 620), (200, 120, 250, 170), (300, 300, 340, 340)
+    boxes = [bird_high, cat, bird_low]
+    assert rank_by_order(boxes, Order("left"), "animal", 750, grammar_groups=False)[0] == 1
+    assert rank_by_order(boxes, Order("left", thirds=True), "animal", 750, grammar_groups=False)[0] == 1
+    assert rank_by_order(boxes, Order("top"), "animal", 750, grammar_groups=False)[0] == 0
+    assert rank_by_order(boxes, Order("right", count=2), "animal", 750, grammar_groups=False)[:2] == [2, 0]
+    assert rank_by_order(boxes, Order("middle"), "animal", 750, grammar_groups=False) is None
+    assert rank_by_order(boxes[:1], Order("left", count=2), "animal", 750, grammar_groups=False) is None

@@ -207,6 +207,11 @@ def test_an_and_joins_target_phrases_not_references_or_adjectives():
     assert split_conjunction("the two sheep and the dog on the left") == ["the two sheep", "the dog on the left"]
     for one in ("the black and white cow", "the dog between the house and the tree", "the cat", "the cat and"):
         assert split_conjunction(one) == [one]
+    assert split_conjunction("the car, the cat") == ["the car", "the cat"]
+    assert split_conjunction("car + cat & dog") == ["car", "cat", "dog"]
+    assert split_conjunction("the cat, the dog, and the bird") == ["the cat", "the dog", "the bird"]
+    for one in ("the cat, the one on the left", "the big, fluffy cloud", "the cat,"):
+        assert split_conjunction(one) == [one]
 
 
 def test_predictor_returns_every_phrase_of_a_conjunction_once(tmp_path):
