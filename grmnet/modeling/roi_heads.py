@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss, maskrcnn_inference, maskrcnn_loss
-from torchvision.ops import MultiScaleRoIAlign, batched_nms, clip_boxes_to_image, remove_small_boxes
-from torchvision.ops.poolers import _filter_input, _setup_scales
+from torchvision.ops import MultiScaleRoIAlign, batched_nms, clip_boxes_to_image, remove_small_boxes, roi_align
+from torchvision.ops.poolers import _convert_to_roi_format, _filter_input, _setup_scales
 
 from grmnet.config import GRMNetConfig
 from grmnet.modeling.references import absolute_position, reference_vectors, select_references
@@ -83,7 +83,7 @@ class GatherRoIAlign(MultiScaleRoIAlign):
     def forward(self, x, boxes, image_shapes, batch_index: torch.Tensor | None = None) -> torch.Tensor:
         if batch_index is None and not torch.is_grad_enabled():
             # inference (one image, a few hundred RoIs, no backward): torchvision's kernel is the faster one there
-            return super().forward(x, boxes, image_shapes)
+            return self._inference(x, boxes, image_shapes)
         levels_x = _filter_input(x, self.featmap_names)
         if self.scales is None or self.map_levels is None:
             self.scales, self.map_levels = _setup_scales(levels_x, image_shapes, self.canonical_scale,
@@ -102,6 +102,22 @@ class GatherRoIAlign(MultiScaleRoIAlign):
             idx = torch.where(levels == level)[0]
             result[idx] = roi_align_gather(feature, rois[idx], size, scale, self.sampling_ratio).to(result.dtype)
         return result
+
+
+    def _inference(self, x, boxes, image_shapes) -> torch.Tensor:
+        """torchvision's MultiScaleRoIAlign, except that when every RoI maps to one level (at 384 px input, all
+        of them: no box reaches the coarser levels' canonical sizes) that level is pooled straight into the
+        output, without the zero-filled result and per-level copy (~1.3 ms of a 30 ms query)."""
+        levels_x = _filter_input(x, self.featmap_names)
+        if self.scales is None or self.map_levels is None:
+            self.scales, self.map_levels = _setup_scales(levels_x, image_shapes, self.canonical_scale,
+                                                         self.canonical_level)
+        levels = self.map_levels(boxes)
+        if len(levels) and bool((levels == levels[0]).all()):
+            level = int(levels[0])
+            return roi_align(levels_x[level], _convert_to_roi_format(boxes), self.output_size,
+                             spatial_scale=self.scales[level], sampling_ratio=self.sampling_ratio)
+        return super().forward(x, boxes, image_shapes)
 
 
 class RoIContext(nn.Module):
@@ -146,7 +162,7 @@ class FusedFeature(nn.Module):
         bias = (self.conv.bias + self.context(context))[:, :, None]                     # [R, C, 1]
         weight = self.conv.weight.view(self.conv.out_channels, c).to(roi_features.dtype)
         x = torch.baddbmm(bias.to(roi_features.dtype), weight.expand(r, -1, -1), roi_features.reshape(r, c, h * w))
-        return torch.relu(x).view(r, self.conv.out_channels, h, w)
+        return x.relu_().view(r, self.conv.out_channels, h, w)      # in place: x is this call's own tensor
 
 
 class SlimMaskHead(nn.Sequential):
